@@ -1,0 +1,33 @@
+# mmsprofile — see README.md.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build test demo bench lint deps fuzz
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
+
+deps:
+	scripts/install-deps.sh
+
+# Everything: unit tests, the real-server integration tests, race detector.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+# A throwaway Prosody, mmsprofile on embedded SQLite, one MM7 MMS with a
+# photo, and what a contact's client received.
+demo: deps build
+	$(GO) run ./internal/demo -bin bin/mmsprofile
+
+bench: deps
+	scripts/bench.sh
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	staticcheck ./...

@@ -1,0 +1,422 @@
+package component
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	xcomponent "mellium.im/xmpp/component"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+)
+
+// Errors a caller of PrivilegedIQ tests with errors.Is.
+var (
+	// ErrNotConnected: no session right now; try again later.
+	ErrNotConnected = errors.New("component: not connected")
+	// ErrNotGranted: the user's host did not grant this namespace and type
+	// (or has not said what it grants yet).
+	ErrNotGranted = errors.New("component: privilege not granted")
+)
+
+// Config is what the component needs to connect.
+type Config struct {
+	Domain       string // the component's JID, e.g. mms.example.org
+	Server       string // host:port of the server's component listener
+	Secret       string
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	IQTimeout    time.Duration
+	// Name is shown in disco#info.
+	Name string
+}
+
+// Component is one XEP-0114 connection, re-established whenever it drops.
+type Component struct {
+	cfg  Config
+	addr jid.JID
+	log  *slog.Logger
+
+	mu      sync.RWMutex
+	session *xmpp.Session
+	perms   map[string]Perms
+	changed chan struct{} // closed and replaced when state changes
+
+	// OnPermissions, when set before Run, is told each host's permissions
+	// as they arrive.
+	OnPermissions func(host string, p Perms)
+}
+
+// New prepares a component; Run connects it.
+func New(cfg Config, log *slog.Logger) (*Component, error) {
+	addr, err := jid.Parse(cfg.Domain)
+	if err != nil {
+		return nil, fmt.Errorf("component: domain %q: %w", cfg.Domain, err)
+	}
+	if cfg.ReconnectMin <= 0 {
+		cfg.ReconnectMin = time.Second
+	}
+	if cfg.ReconnectMax < cfg.ReconnectMin {
+		cfg.ReconnectMax = cfg.ReconnectMin
+	}
+	if cfg.IQTimeout <= 0 {
+		cfg.IQTimeout = 30 * time.Second
+	}
+	if cfg.Name == "" {
+		cfg.Name = "mmsprofile"
+	}
+	return &Component{
+		cfg:     cfg,
+		addr:    addr.Domain(),
+		log:     log,
+		perms:   map[string]Perms{},
+		changed: make(chan struct{}),
+	}, nil
+}
+
+// Run connects and keeps reconnecting with capped exponential backoff and
+// jitter until ctx ends.
+func (c *Component) Run(ctx context.Context) error {
+	failures := 0
+	for {
+		started := time.Now()
+		err := c.runOnce(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// A session that lived a while was healthy: start the backoff anew.
+		if time.Since(started) > 30*time.Second {
+			failures = 0
+		}
+		delay := backoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax, failures)
+		failures++
+		c.log.Warn("component session ended; reconnecting", "server", c.cfg.Server, "err", err, "in", delay.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// backoff returns min·2^n capped at max, with "equal jitter" so that many
+// components restarted together do not reconnect in lockstep.
+func backoff(min, max time.Duration, n int) time.Duration {
+	d := min
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func (c *Component) runOnce(ctx context.Context) error {
+	dialer := net.Dialer{Timeout: 10 * time.Second}
+	conn, err := dialer.DialContext(ctx, "tcp", c.cfg.Server)
+	if err != nil {
+		return fmt.Errorf("component: dial %s: %w", c.cfg.Server, err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	s, err := xcomponent.NewSession(hctx, c.addr, []byte(c.cfg.Secret), conn)
+	cancel()
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("component: handshake with %s as %s: %w", c.cfg.Server, c.addr, err)
+	}
+	c.log.Info("component connected", "server", c.cfg.Server, "domain", c.addr.String())
+	c.setSession(s)
+	defer c.setSession(nil)
+
+	stop := context.AfterFunc(ctx, func() {
+		s.Close()
+		conn.Close()
+	})
+	defer stop()
+	err = s.Serve(xmpp.HandlerFunc(c.handle))
+	conn.Close()
+	if err == nil {
+		err = io.EOF
+	}
+	return fmt.Errorf("component: session: %w", err)
+}
+
+func (c *Component) setSession(s *xmpp.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.session = s
+	if s == nil {
+		// Permissions are per session: the server says them again after
+		// the next handshake, and may have changed.
+		c.perms = map[string]Perms{}
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Connected reports whether a session is up.
+func (c *Component) Connected() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.session != nil
+}
+
+// Permissions returns what host granted in this session.
+func (c *Component) Permissions(host string) (Perms, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.perms[host]
+	return p, ok
+}
+
+// WaitPermissions waits until host has advertised its permissions.
+func (c *Component) WaitPermissions(ctx context.Context, host string) (Perms, error) {
+	for {
+		c.mu.RLock()
+		p, ok := c.perms[host]
+		ch := c.changed
+		c.mu.RUnlock()
+		if ok {
+			return p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Perms{}, fmt.Errorf("component: waiting for %s to grant privileges: %w", host, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// handle serves every stanza the server sends. It must not call the
+// session's send methods (Serve holds the lock): answers go through t.
+func (c *Component) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	var el element
+	if err := xml.NewTokenDecoder(t).DecodeElement(&el, start); err != nil {
+		return fmt.Errorf("component: read stanza: %w", err)
+	}
+	switch start.Name.Local {
+	case "message":
+		for _, ns := range []string{NSPrivilege, NSPrivilege1} {
+			if priv := el.child(ns, "privilege"); priv != nil {
+				c.recordPerms(el.attr("from"), parsePrivilege(priv))
+			}
+		}
+		return nil
+	case "iq":
+		return c.handleIQ(t, &el)
+	}
+	return nil
+}
+
+func (c *Component) recordPerms(from string, p Perms) {
+	host := from
+	if j, err := jid.Parse(from); err == nil {
+		host = j.Domainpart()
+	}
+	c.mu.Lock()
+	c.perms[host] = p
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	c.log.Info("privileges advertised", "host", host, "version", p.Version, "perms", p.String())
+	if c.OnPermissions != nil {
+		c.OnPermissions(host, p)
+	}
+}
+
+func (c *Component) handleIQ(t xmlstream.TokenReadEncoder, el *element) error {
+	typ := el.attr("type")
+	if typ != "get" && typ != "set" {
+		return nil // a late answer nobody waits for any more
+	}
+	to, _ := jid.Parse(el.attr("from"))
+	reply := stanza.IQ{ID: el.attr("id"), To: to, From: c.addr, Type: stanza.ResultIQ}
+	if typ == "get" && el.child(NSDiscoInfo, "query") != nil {
+		q := el.child(NSDiscoInfo, "query")
+		var b bytes.Buffer
+		fmt.Fprintf(&b, `<query xmlns='%s'`, NSDiscoInfo)
+		if node := q.attr("node"); node != "" {
+			fmt.Fprintf(&b, ` node='%s'`, xmlEscape(node))
+		}
+		fmt.Fprintf(&b, `><identity category='component' type='generic' name='%s'/><feature var='%s'/></query>`,
+			xmlEscape(c.cfg.Name), NSDiscoInfo)
+		_, err := xmlstream.Copy(t, reply.Wrap(tokens(b.Bytes())))
+		return err
+	}
+	reply.Type = stanza.ErrorIQ
+	_, err := xmlstream.Copy(t, reply.Wrap(stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}.TokenReader()))
+	return err
+}
+
+// IQError is a stanza error from the user's server, either on the
+// privileged IQ itself or on the IQ it carried.
+type IQError struct {
+	Owner     string
+	Inner     bool // the wrapped IQ failed, not the privilege
+	Type      string
+	Condition string
+	Text      string
+}
+
+func (e *IQError) Error() string {
+	where := "privileged iq"
+	if e.Inner {
+		where = "wrapped iq"
+	}
+	s := fmt.Sprintf("component: %s for %s: %s/%s", where, e.Owner, e.Type, e.Condition)
+	if e.Text != "" {
+		s += ": " + e.Text
+	}
+	return s
+}
+
+// Temporary reports whether trying again later may succeed.
+func (e *IQError) Temporary() bool {
+	return e.Type == "wait" || e.Condition == "resource-constraint" ||
+		e.Condition == "internal-server-error" || e.Condition == "remote-server-timeout"
+}
+
+// PrivilegedIQ sends payload (one XML element) as an IQ of type typ ("get"
+// or "set") on behalf of owner (a bare JID of a local user), and returns
+// the payload of the server's inner answer. The host must have granted
+// the payload's namespace for typ in this session.
+func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error) {
+	owner = owner.Bare()
+	ns, err := rootNamespace(payload)
+	if err != nil {
+		return nil, fmt.Errorf("component: privileged iq payload: %w", err)
+	}
+	c.mu.RLock()
+	s := c.session
+	p, known := c.perms[owner.Domainpart()]
+	c.mu.RUnlock()
+	if s == nil {
+		return nil, ErrNotConnected
+	}
+	// Sending what was not granted makes Debian's mod_privilege write junk
+	// on the stream and kill the session: never try.
+	if !known || !p.AllowsIQ(ns, typ) {
+		return nil, fmt.Errorf("%w: host %s, iq %s %s", ErrNotGranted, owner.Domainpart(), typ, ns)
+	}
+
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<iq type='set' to='%s' from='%s'><privileged_iq xmlns='%s'><iq xmlns='jabber:client' type='%s' from='%s' to='%s' id='%s'>`,
+		xmlEscape(owner.String()), xmlEscape(c.addr.String()), NSPrivilege, typ,
+		xmlEscape(owner.String()), xmlEscape(owner.String()), randomID())
+	b.Write(payload)
+	b.WriteString(`</iq></privileged_iq></iq>`)
+
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.IQTimeout)
+	defer cancel()
+	resp, err := s.SendIQ(ctx, tokens(b.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("component: privileged iq for %s: %w", owner, err)
+	}
+	defer resp.Close()
+	var answer element
+	if err := xml.NewTokenDecoder(resp).Decode(&answer); err != nil {
+		return nil, fmt.Errorf("component: read answer for %s: %w", owner, err)
+	}
+	if answer.attr("type") == "error" {
+		return nil, stanzaError(owner.String(), false, &answer)
+	}
+	// Prosody answers "result" even when the wrapped IQ failed: the truth
+	// is in the forwarded inner IQ.
+	inner := findForwardedIQ(&answer)
+	if inner == nil {
+		return nil, nil
+	}
+	if inner.attr("type") == "error" {
+		return nil, stanzaError(owner.String(), true, inner)
+	}
+	var out bytes.Buffer
+	for i := range inner.Children {
+		if inner.Children[i].XMLName.Local == "error" {
+			continue
+		}
+		if err := xml.NewEncoder(&out).Encode(inner.Children[i]); err != nil {
+			return nil, fmt.Errorf("component: re-encode answer: %w", err)
+		}
+	}
+	return out.Bytes(), nil
+}
+
+func findForwardedIQ(answer *element) *element {
+	for _, ns := range []string{NSPrivilege, NSPrivilege1} {
+		if priv := answer.child(ns, "privilege"); priv != nil {
+			if fwd := priv.child(NSForward, "forwarded"); fwd != nil {
+				return fwd.child("", "iq")
+			}
+		}
+	}
+	return nil
+}
+
+func stanzaError(owner string, inner bool, iq *element) *IQError {
+	e := &IQError{Owner: owner, Inner: inner, Type: "cancel", Condition: "undefined-condition"}
+	se := iq.child("", "error")
+	if se == nil {
+		return e
+	}
+	if t := se.attr("type"); t != "" {
+		e.Type = t
+	}
+	for _, c := range se.Children {
+		switch c.XMLName.Local {
+		case "text":
+			e.Text = strings.TrimSpace(c.Text)
+		default:
+			e.Condition = c.XMLName.Local
+		}
+	}
+	return e
+}
+
+func rootNamespace(payload []byte) (string, error) {
+	d := xml.NewDecoder(bytes.NewReader(payload))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Space == "" {
+				return "", errors.New("root element has no namespace")
+			}
+			return se.Name.Space, nil
+		}
+	}
+}
+
+// tokens turns well-formed XML we built ourselves into a token stream.
+func tokens(b []byte) xml.TokenReader {
+	return xml.NewDecoder(bytes.NewReader(b))
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return strings.ReplaceAll(b.String(), "'", "&#39;")
+}
+
+func randomID() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = letters[rand.N(len(letters))]
+	}
+	return string(b)
+}

@@ -1,0 +1,320 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	XMPP    XMPP    `toml:"xmpp"`
+	Storage Storage `toml:"storage"`
+	MM7     MM7     `toml:"mm7"`
+	Email   Email   `toml:"email"`
+	Avatar  Avatar  `toml:"avatar"`
+	HTTP    HTTP    `toml:"http"`
+	Profile Profile `toml:"profile"`
+	Publish Publish `toml:"publish"`
+	Log     Log     `toml:"log"`
+}
+
+// XMPP is the component connection.
+type XMPP struct {
+	Component  string   `toml:"component"`
+	Server     string   `toml:"server"`
+	Secret     string   `toml:"secret"`
+	SecretFile string   `toml:"secret_file"`
+	Domains    []string `toml:"domains"`
+	// ReconnectMin and ReconnectMax bound the backoff between attempts.
+	ReconnectMin time.Duration `toml:"reconnect_min"`
+	ReconnectMax time.Duration `toml:"reconnect_max"`
+	// IQTimeout bounds one privileged IQ round trip.
+	IQTimeout time.Duration `toml:"iq_timeout"`
+}
+
+// Storage selects the database.
+type Storage struct {
+	Driver string `toml:"driver"`
+	DSN    string `toml:"dsn"`
+}
+
+// MM7 is the MMSC-facing endpoint.
+type MM7 struct {
+	Listen       string `toml:"listen"`
+	Path         string `toml:"path"`
+	Username     string `toml:"username"`
+	Password     string `toml:"password"`
+	PasswordFile string `toml:"password_file"`
+	// MaxBodyBytes is the largest request accepted (413 above it).
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// AllowedIPs limits which clients may connect (CIDR or address);
+	// empty allows any client that authenticates.
+	AllowedIPs []string `toml:"allowed_ips"`
+}
+
+// Email is the carrier-mail listener.
+type Email struct {
+	Listen string `toml:"listen"`
+}
+
+// Avatar is the operator's avatar standard.
+type Avatar struct {
+	Size          int    `toml:"size"`
+	Format        string `toml:"format"`
+	MaxBytes      int    `toml:"max_bytes"`
+	MaxPixels     int64  `toml:"max_pixels"`
+	MaxSide       int    `toml:"max_side"`
+	MaxInputBytes int64  `toml:"max_input_bytes"`
+}
+
+// HTTP is the metrics and health endpoint.
+type HTTP struct {
+	Listen string `toml:"listen"`
+}
+
+// Profile holds the rules applied to an MMS.
+type Profile struct {
+	// DefaultCountryCode is put in front of numbers that arrive without an
+	// international prefix (digits only, e.g. "1" or "44"); empty takes such
+	// numbers as already international.
+	DefaultCountryCode string `toml:"default_country_code"`
+	// MaxStatusChars cuts the status line.
+	MaxStatusChars int `toml:"max_status_chars"`
+}
+
+// Publish governs the outbox drain.
+type Publish struct {
+	RetryMin    time.Duration `toml:"retry_min"`
+	RetryMax    time.Duration `toml:"retry_max"`
+	MaxAttempts int           `toml:"max_attempts"`
+	// Poll is how often the outbox is read when nothing wakes the
+	// publisher.
+	Poll time.Duration `toml:"poll"`
+}
+
+// Log sets the log output.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Default returns the configuration a file holding nothing would give.
+func Default() Config {
+	return Config{
+		XMPP: XMPP{
+			Server:       "127.0.0.1:5347",
+			ReconnectMin: time.Second,
+			ReconnectMax: time.Minute,
+			IQTimeout:    30 * time.Second,
+		},
+		Storage: Storage{Driver: "sqlite", DSN: "/var/lib/mmsprofile/state.db"},
+		MM7: MM7{
+			Listen:       "127.0.0.1:8080",
+			Path:         "/mm7",
+			MaxBodyBytes: 5 << 20,
+		},
+		Email: Email{Listen: "127.0.0.1:2525"},
+		Avatar: Avatar{
+			Size:          128,
+			Format:        "png",
+			MaxBytes:      65536,
+			MaxPixels:     25_000_000,
+			MaxSide:       10000,
+			MaxInputBytes: 10 << 20,
+		},
+		HTTP:    HTTP{Listen: "127.0.0.1:9090"},
+		Profile: Profile{MaxStatusChars: 140},
+		Publish: Publish{
+			RetryMin:    2 * time.Second,
+			RetryMax:    10 * time.Minute,
+			MaxAttempts: 50,
+			Poll:        5 * time.Second,
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads, completes and validates the file at path.
+func Load(path string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return Parse(raw, path)
+}
+
+// Parse completes and validates a configuration held in memory; name is
+// used in messages.
+func Parse(raw []byte, name string) (Config, error) {
+	cfg := Default()
+	md, err := toml.Decode(string(raw), &cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return Config{}, fmt.Errorf("config: %s: %s", name, perr.ErrorWithPosition())
+		}
+		return Config{}, fmt.Errorf("config: %s: %w", name, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		keys := make([]string, len(undec))
+		for i, k := range undec {
+			keys[i] = k.String()
+		}
+		return Config{}, fmt.Errorf("config: %s: unknown keys: %s", name, strings.Join(keys, ", "))
+	}
+	if err := cfg.resolveSecrets(); err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", name, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+func (c *Config) resolveSecrets() error {
+	var err error
+	if c.XMPP.Secret, err = secret("xmpp.secret", c.XMPP.Secret, c.XMPP.SecretFile); err != nil {
+		return err
+	}
+	if c.MM7.Password, err = secret("mm7.password", c.MM7.Password, c.MM7.PasswordFile); err != nil {
+		return err
+	}
+	return nil
+}
+
+// secret takes a value either inline or from a file, never both, so an
+// operator can keep secrets out of a world-readable config.
+func secret(key, inline, file string) (string, error) {
+	if file == "" {
+		return inline, nil
+	}
+	if inline != "" {
+		return "", fmt.Errorf("%s and %s_file are both set: keep one", key, key)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_file: %w", key, err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// Validate reports every problem at once, one per line.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.XMPP.Component == "" {
+		bad("xmpp.component is required: the component's domain, e.g. \"mms.example.org\"")
+	} else if strings.ContainsAny(c.XMPP.Component, "@/ ") {
+		bad("xmpp.component %q must be a bare domain", c.XMPP.Component)
+	}
+	if c.XMPP.Secret == "" {
+		bad("xmpp.secret (or xmpp.secret_file) is required: the component secret shared with the XMPP server")
+	}
+	checkHostPort(bad, "xmpp.server", c.XMPP.Server)
+	if len(c.XMPP.Domains) == 0 {
+		bad("xmpp.domains is required: the XMPP domains whose accounts may be linked, e.g. [\"example.org\"]")
+	}
+	for _, d := range c.XMPP.Domains {
+		if d == "" || strings.ContainsAny(d, "@/ ") {
+			bad("xmpp.domains: %q is not a bare domain", d)
+		}
+	}
+	if c.XMPP.ReconnectMin <= 0 || c.XMPP.ReconnectMax < c.XMPP.ReconnectMin {
+		bad("xmpp.reconnect_min must be > 0 and <= xmpp.reconnect_max")
+	}
+	if c.XMPP.IQTimeout <= 0 {
+		bad("xmpp.iq_timeout must be > 0")
+	}
+
+	switch c.Storage.Driver {
+	case "sqlite":
+		if c.Storage.DSN == "" {
+			bad("storage.dsn is required: the SQLite file path")
+		}
+	case "postgres":
+		if !strings.HasPrefix(c.Storage.DSN, "postgres://") && !strings.HasPrefix(c.Storage.DSN, "postgresql://") && !strings.Contains(c.Storage.DSN, "=") {
+			bad("storage.dsn must be a PostgreSQL URL (postgres://…) or key=value string")
+		}
+	default:
+		bad("storage.driver %q: use \"sqlite\" or \"postgres\"", c.Storage.Driver)
+	}
+
+	if c.MM7.Listen != "" {
+		checkHostPort(bad, "mm7.listen", c.MM7.Listen)
+		if !strings.HasPrefix(c.MM7.Path, "/") {
+			bad("mm7.path %q must start with /", c.MM7.Path)
+		}
+		if c.MM7.Username == "" || c.MM7.Password == "" {
+			bad("mm7.username and mm7.password (or mm7.password_file) are required while mm7.listen is set; set mm7.listen = \"\" to turn MM7 off")
+		}
+		if c.MM7.MaxBodyBytes < 1024 {
+			bad("mm7.max_body_bytes %d is too small", c.MM7.MaxBodyBytes)
+		}
+		for _, s := range c.MM7.AllowedIPs {
+			if _, _, err := net.ParseCIDR(s); err != nil && net.ParseIP(s) == nil {
+				bad("mm7.allowed_ips: %q is neither an address nor a CIDR block", s)
+			}
+		}
+	}
+	if c.Email.Listen != "" {
+		checkHostPort(bad, "email.listen", c.Email.Listen)
+	}
+	if c.HTTP.Listen != "" {
+		checkHostPort(bad, "http.listen", c.HTTP.Listen)
+	}
+
+	if c.Avatar.Size < 16 || c.Avatar.Size > 1024 {
+		bad("avatar.size %d: use 16 to 1024 pixels", c.Avatar.Size)
+	}
+	if c.Avatar.Format != "png" {
+		bad("avatar.format %q: only \"png\" is supported (XEP-0084 requires a PNG)", c.Avatar.Format)
+	}
+	if c.Avatar.MaxBytes < 1024 {
+		bad("avatar.max_bytes %d is too small: at least 1024", c.Avatar.MaxBytes)
+	}
+	if c.Avatar.MaxPixels <= 0 || c.Avatar.MaxSide <= 0 || c.Avatar.MaxInputBytes <= 0 {
+		bad("avatar.max_pixels, avatar.max_side and avatar.max_input_bytes must be > 0")
+	}
+
+	if cc := c.Profile.DefaultCountryCode; cc != "" {
+		if strings.Trim(cc, "0123456789") != "" || len(cc) > 3 || cc[0] == '0' {
+			bad("profile.default_country_code %q: digits only, without + (e.g. \"1\", \"44\")", cc)
+		}
+	}
+	if c.Profile.MaxStatusChars < 1 {
+		bad("profile.max_status_chars must be > 0")
+	}
+	if c.Publish.RetryMin <= 0 || c.Publish.RetryMax < c.Publish.RetryMin {
+		bad("publish.retry_min must be > 0 and <= publish.retry_max")
+	}
+	if c.Publish.MaxAttempts < 1 {
+		bad("publish.max_attempts must be >= 1")
+	}
+	if c.Publish.Poll <= 0 {
+		bad("publish.poll must be > 0")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format %q: use text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(bad func(string, ...any), key, addr string) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		bad("%s %q: want host:port (%v)", key, addr, err)
+	}
+}

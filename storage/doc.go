@@ -1,0 +1,6 @@
+// Package storage defines the Store that keeps links, accepted updates and
+// the publishing outbox, and the errors its backends share.
+//
+// Backends live in sub-packages (storage/sqlite); each commits an update and
+// its outbox rows in one transaction so nothing acknowledged is ever lost.
+package storage
