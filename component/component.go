@@ -204,7 +204,10 @@ func (c *Component) WaitPermissions(ctx context.Context, host string) (Perms, er
 // session's send methods (Serve holds the lock): answers go through t.
 func (c *Component) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	var el element
-	if err := xml.NewTokenDecoder(t).DecodeElement(&el, start); err != nil {
+	// t holds the stanza's inner tokens and its end; the decoder must see
+	// the start too or it takes the end for a stray one.
+	full := xmlstream.MultiReader(xmlstream.Token(*start), t)
+	if err := xml.NewTokenDecoder(full).Decode(&el); err != nil {
 		return fmt.Errorf("component: read stanza: %w", err)
 	}
 	switch start.Name.Local {
@@ -306,6 +309,14 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 	if s == nil {
 		return nil, ErrNotConnected
 	}
+	if !known {
+		// The server says what it grants right after the handshake; give
+		// it a moment rather than failing the first publish of a session.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		p, err = c.WaitPermissions(wctx, owner.Domainpart())
+		cancel()
+		known = err == nil
+	}
 	// Sending what was not granted makes Debian's mod_privilege write junk
 	// on the stream and kill the session: never try.
 	if !known || !p.AllowsIQ(ns, typ) {
@@ -313,8 +324,9 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 	}
 
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `<iq type='set' to='%s' from='%s'><privileged_iq xmlns='%s'><iq xmlns='jabber:client' type='%s' from='%s' to='%s' id='%s'>`,
-		xmlEscape(owner.String()), xmlEscape(c.addr.String()), NSPrivilege, typ,
+	// mod_privilege insists that the outer type equals the inner one.
+	fmt.Fprintf(&b, `<iq type='%s' to='%s' from='%s'><privileged_iq xmlns='%s'><iq xmlns='jabber:client' type='%s' from='%s' to='%s' id='%s'>`,
+		typ, xmlEscape(owner.String()), xmlEscape(c.addr.String()), NSPrivilege, typ,
 		xmlEscape(owner.String()), xmlEscape(owner.String()), randomID())
 	b.Write(payload)
 	b.WriteString(`</iq></privileged_iq></iq>`)

@@ -141,7 +141,9 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 
 func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr error) (bool, error) {
 	if pubErr == nil {
-		if err := p.out.OutboxDone(ctx, it.ID); err != nil {
+		// ErrNotFound: a newer update replaced the item while it was being
+		// published; that one follows.
+		if err := p.out.OutboxDone(ctx, it.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return false, fmt.Errorf("publisher: mark %d done: %w", it.ID, err)
 		}
 		p.log.Info("published", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempt", it.Attempts+1)
@@ -150,14 +152,14 @@ func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr er
 	attempts := it.Attempts + 1
 	if attempts >= p.cfg.MaxAttempts {
 		p.log.Error("giving up publishing", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempts", attempts, "err", pubErr)
-		if err := p.out.OutboxFail(ctx, it.ID, pubErr.Error()); err != nil {
+		if err := p.out.OutboxFail(ctx, it.ID, pubErr.Error()); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return false, fmt.Errorf("publisher: mark %d failed: %w", it.ID, err)
 		}
 		return true, pubErr
 	}
 	next := p.now().Add(retryDelay(p.cfg.RetryMin, p.cfg.RetryMax, attempts))
 	p.log.Warn("publish failed; will retry", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempt", attempts, "next", next, "err", pubErr)
-	if err := p.out.OutboxRetry(ctx, it.ID, next, pubErr.Error()); err != nil {
+	if err := p.out.OutboxRetry(ctx, it.ID, next, pubErr.Error()); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return false, fmt.Errorf("publisher: schedule retry of %d: %w", it.ID, err)
 	}
 	return false, pubErr

@@ -75,7 +75,8 @@ type Store interface {
 
 	// CommitUpdate stores u and its outbox rows in one transaction and
 	// returns the update's id. A delivery already committed returns its
-	// first id and ErrDuplicate.
+	// first id and ErrDuplicate. A new avatar replaces any avatar item of
+	// the same JID still pending: only the newest is published.
 	CommitUpdate(ctx context.Context, u Update) (int64, error)
 	// CurrentAvatar returns the last avatar committed for jid.
 	CurrentAvatar(ctx context.Context, jid string) (Avatar, error)

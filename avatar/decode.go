@@ -1,0 +1,171 @@
+package avatar
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/webp"
+)
+
+// format is what the bytes are, whatever the MMS part claimed.
+type format int
+
+const (
+	formatJPEG format = iota + 1
+	formatPNG
+	formatGIF
+	formatWebP
+	formatBMP
+)
+
+func (f format) String() string {
+	switch f {
+	case formatJPEG:
+		return "JPEG"
+	case formatPNG:
+		return "PNG"
+	case formatGIF:
+		return "GIF"
+	case formatWebP:
+		return "WebP"
+	case formatBMP:
+		return "BMP"
+	}
+	return "unknown format"
+}
+
+// sniff names the format from magic numbers. Decoders are chosen here, not
+// through image.Decode, so that only the five formats below are ever parsed,
+// whatever other package registers a decoder in the process.
+func sniff(b []byte) (format, error) {
+	switch {
+	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
+		return formatJPEG, nil
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return formatPNG, nil
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return formatGIF, nil
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		// x/image/webp has no animation support; say so rather than "damaged".
+		if len(b) >= 21 && string(b[12:16]) == "VP8X" && b[20]&0x02 != 0 {
+			return 0, fmt.Errorf("avatar: animated WebP: %w", ErrUnsupported)
+		}
+		return formatWebP, nil
+	case bytes.HasPrefix(b, []byte("BM")):
+		return formatBMP, nil
+	}
+	// Name the formats phones really send that we do not decode, so the
+	// sender learns what to change.
+	if name := knownUnsupported(b); name != "" {
+		return 0, fmt.Errorf("avatar: %s picture: %w", name, ErrUnsupported)
+	}
+	return 0, fmt.Errorf("avatar: not a JPEG, PNG, GIF, WebP or BMP picture: %w", ErrUnsupported)
+}
+
+func knownUnsupported(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
+		return "TIFF"
+	case bytes.HasPrefix(b, []byte("\xff\x0a")), bytes.HasPrefix(b, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")):
+		return "JPEG XL"
+	case bytes.HasPrefix(b, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n")):
+		return "JPEG 2000"
+	case len(b) >= 12 && string(b[4:8]) == "ftyp":
+		switch string(b[8:12]) {
+		case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":
+			return "HEIC"
+		case "avif", "avis":
+			return "AVIF"
+		}
+	}
+	return ""
+}
+
+// decodeConfig reads only the header. A panic inside a decoder is turned
+// into ErrCorrupt: the input comes from strangers and must not stop the
+// process.
+func decodeConfig(f format, data []byte) (cfg image.Config, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("avatar: %s header: %v: %w", f, r, ErrCorrupt)
+		}
+	}()
+	r := bytes.NewReader(data)
+	switch f {
+	case formatJPEG:
+		cfg, err = jpeg.DecodeConfig(r)
+	case formatPNG:
+		cfg, err = png.DecodeConfig(r)
+	case formatGIF:
+		cfg, err = gif.DecodeConfig(r)
+	case formatWebP:
+		cfg, err = webp.DecodeConfig(r)
+	case formatBMP:
+		cfg, err = bmp.DecodeConfig(r)
+	}
+	if err != nil {
+		return image.Config{}, decodeError(f, "header", err)
+	}
+	return cfg, nil
+}
+
+// decode decodes the whole picture, which must match what cfg announced:
+// only cfg's size was checked against the limits.
+func decode(f format, data []byte, cfg image.Config) (img image.Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("avatar: %s %dx%d: %v: %w", f, cfg.Width, cfg.Height, r, ErrCorrupt)
+		}
+	}()
+	r := bytes.NewReader(data)
+	switch f {
+	case formatJPEG:
+		img, err = jpeg.Decode(r)
+	case formatPNG:
+		img, err = png.Decode(r)
+	case formatGIF:
+		img, err = gif.Decode(r) // the first frame only
+	case formatWebP:
+		img, err = webp.Decode(r)
+	case formatBMP:
+		img, err = bmp.Decode(r)
+	}
+	if err != nil {
+		return nil, decodeError(f, fmt.Sprintf("%dx%d", cfg.Width, cfg.Height), err)
+	}
+	b := img.Bounds()
+	if f == formatGIF && b != image.Rect(0, 0, cfg.Width, cfg.Height) {
+		// A first frame may cover part of the logical screen; what the
+		// sender saw is that frame on a transparent screen.
+		canvas := image.NewNRGBA(image.Rect(0, 0, cfg.Width, cfg.Height))
+		draw.Draw(canvas, b, img, b.Min, draw.Src)
+		return canvas, nil
+	}
+	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, fmt.Errorf("avatar: %s header says %dx%d, picture is %dx%d: %w", f, cfg.Width, cfg.Height, b.Dx(), b.Dy(), ErrCorrupt)
+	}
+	return img, nil
+}
+
+// decodeError sorts a decoder's error into our sentinels.
+func decodeError(f format, what string, err error) error {
+	var (
+		jpegUnsupported jpeg.UnsupportedError
+		pngUnsupported  png.UnsupportedError
+	)
+	switch {
+	case errors.As(err, &jpegUnsupported), errors.As(err, &pngUnsupported), errors.Is(err, bmp.ErrUnsupported):
+		return fmt.Errorf("avatar: %s %s: %v: %w", f, what, err, ErrUnsupported)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("avatar: %s %s: cut short: %w", f, what, ErrCorrupt)
+	}
+	return fmt.Errorf("avatar: %s %s: %v: %w", f, what, err, ErrCorrupt)
+}

@@ -1,0 +1,70 @@
+package avatar
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/gif"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/image/bmp"
+)
+
+// FuzzMake feeds Make arbitrary bytes: it must never panic, and must either
+// refuse with one of the sentinels or return a valid avatar.
+func FuzzMake(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		if filepath.Ext(name) == ".md" {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	small := photoLike(24, 16, 1)
+	f.Add(withSegments(encodeJPEG(f, small, 80), exifSegment(6, binary.LittleEndian, "fuzz")))
+	f.Add(encodePNGTest(f, small))
+	var g, bm bytes.Buffer
+	if err := gif.Encode(&g, small, nil); err != nil {
+		f.Fatal(err)
+	}
+	if err := bmp.Encode(&bm, small); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(g.Bytes())
+	f.Add(bm.Bytes())
+
+	// Limits small enough that the fuzzer explores parsers, not memory.
+	std := Standard{Size: 32, MaxBytes: 8192, MaxPixels: 1 << 20, MaxSide: 4096, MaxInputBytes: 1 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := std.Make(context.Background(), data)
+		if err != nil {
+			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrTooLarge) &&
+				!errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error matches no sentinel: %v", err)
+			}
+			return
+		}
+		if len(got.Data) > std.MaxBytes {
+			t.Fatalf("%d bytes over budget", len(got.Data))
+		}
+		img, err := png.Decode(bytes.NewReader(got.Data))
+		if err != nil {
+			t.Fatalf("output is no PNG: %v", err)
+		}
+		if img.Bounds() != image.Rect(0, 0, got.Width, got.Height) || got.Width != got.Height || got.Width > std.Size {
+			t.Fatalf("output %v, Image says %dx%d", img.Bounds(), got.Width, got.Height)
+		}
+	})
+}

@@ -1,0 +1,192 @@
+package avatar
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// photoLike draws a deterministic stand-in for a camera photo: smooth
+// gradients, a few soft discs and sensor-like noise, so that JPEG sizes and
+// decode costs resemble real pictures.
+func photoLike(w, h int, seed uint64) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	type disc struct {
+		x, y, r float64
+		c       [3]float64
+	}
+	discs := make([]disc, 6)
+	for i := range discs {
+		discs[i] = disc{
+			x: rng.Float64() * float64(w), y: rng.Float64() * float64(h),
+			r: (0.05 + 0.2*rng.Float64()) * float64(min(w, h)),
+			c: [3]float64{rng.Float64() * 255, rng.Float64() * 255, rng.Float64() * 255},
+		}
+	}
+	for y := range h {
+		fy := float64(y) / float64(h)
+		for x := range w {
+			fx := float64(x) / float64(w)
+			c := [3]float64{40 + 180*fx, 60 + 120*fy, 200 - 150*fx*fy}
+			for _, d := range discs {
+				dx, dy := float64(x)-d.x, float64(y)-d.y
+				if t := 1 - math.Sqrt(dx*dx+dy*dy)/d.r; t > 0 {
+					t = min(1, 3*t)
+					for k := range 3 {
+						c[k] = c[k]*(1-t) + d.c[k]*t
+					}
+				}
+			}
+			n := rng.NormFloat64() * 6
+			i := img.PixOffset(x, y)
+			for k := range 3 {
+				img.Pix[i+k] = uint8(max(0, min(255, c[k]+n)))
+			}
+			img.Pix[i+3] = 0xff
+		}
+	}
+	return img
+}
+
+// noise is the worst case for any compressor: every channel random.
+func noise(w, h int, seed uint64) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.Uint32())
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 0xff
+	}
+	return img
+}
+
+func encodeJPEG(tb testing.TB, img image.Image, quality int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func encodePNGTest(tb testing.TB, img image.Image) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// exifSegment builds an APP1 Exif segment with IFD0 holding Orientation and
+// an ImageDescription, and a GPS IFD holding a latitude reference, in the
+// given byte order, as cameras write them.
+func exifSegment(orientation int, bo binary.ByteOrder, description string) []byte {
+	var t bytes.Buffer
+	if bo == binary.BigEndian {
+		t.WriteString("MM\x00*")
+	} else {
+		t.WriteString("II*\x00")
+	}
+	put16 := func(v uint16) { _ = binary.Write(&t, bo, v) }
+	put32 := func(v uint32) { _ = binary.Write(&t, bo, v) }
+	desc := description + "\x00"
+	const ifd0 = 8
+	const entries = 3
+	gpsIFD := uint32(ifd0 + 2 + entries*12 + 4)
+	descAt := gpsIFD + 2 + 12 + 4
+	put32(ifd0)
+	put16(entries)
+	// ImageDescription, ASCII
+	put16(0x010e)
+	put16(2)
+	put32(uint32(len(desc)))
+	put32(descAt)
+	// Orientation, SHORT, left-justified in the value field
+	put16(0x0112)
+	put16(3)
+	put32(1)
+	put16(uint16(orientation))
+	put16(0)
+	// GPSInfo IFD pointer, LONG
+	put16(0x8825)
+	put16(4)
+	put32(1)
+	put32(gpsIFD)
+	put32(0) // no IFD1
+	// GPS IFD: GPSLatitudeRef "N"
+	put16(1)
+	put16(0x0001)
+	put16(2)
+	put32(2)
+	t.WriteString("N\x00\x00\x00")
+	put32(0)
+	t.WriteString(desc)
+
+	payload := append([]byte("Exif\x00\x00"), t.Bytes()...)
+	seg := []byte{0xff, 0xe1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	return append(seg, payload...)
+}
+
+// withSegments inserts JPEG segments right after SOI.
+func withSegments(jpg []byte, segs ...[]byte) []byte {
+	out := append([]byte{}, jpg[:2]...)
+	for _, s := range segs {
+		out = append(out, s...)
+	}
+	return append(out, jpg[2:]...)
+}
+
+func comSegment(text string) []byte {
+	seg := []byte{0xff, 0xfe, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(text)+2))
+	return append(seg, text...)
+}
+
+// withPNGChunk inserts a chunk right after IHDR, with a correct CRC.
+func withPNGChunk(p []byte, typ string, data []byte) []byte {
+	const afterIHDR = 8 + 4 + 4 + 13 + 4
+	chunk := make([]byte, 4, 12+len(data))
+	binary.BigEndian.PutUint32(chunk, uint32(len(data)))
+	chunk = append(chunk, typ...)
+	chunk = append(chunk, data...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	out := append([]byte{}, p[:afterIHDR]...)
+	out = append(out, chunk...)
+	return append(out, p[afterIHDR:]...)
+}
+
+// quadrantColours paint a picture whose four quarters are told apart even after
+// JPEG, so orientation and cropping can be checked by colour.
+var quadrantColours = [4]color.NRGBA{
+	{220, 20, 20, 255},  // top left: red
+	{20, 200, 20, 255},  // top right: green
+	{20, 20, 220, 255},  // bottom left: blue
+	{230, 230, 30, 255}, // bottom right: yellow
+}
+
+func quadrantAt(x, y, w, h int) color.NRGBA {
+	q := 0
+	if x >= w/2 {
+		q++
+	}
+	if y >= h/2 {
+		q += 2
+	}
+	return quadrantColours[q]
+}
+
+func near(a, b color.NRGBA, tol int) bool {
+	d := func(x, y uint8) bool { return int(x)-int(y) <= tol && int(y)-int(x) <= tol }
+	return d(a.R, b.R) && d(a.G, b.G) && d(a.B, b.B) && d(a.A, b.A)
+}

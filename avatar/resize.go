@@ -1,0 +1,126 @@
+package avatar
+
+import (
+	"image"
+	"image/color"
+	"runtime"
+	"sync"
+
+	"github.com/disintegration/imaging"
+)
+
+// square centre-crops img to a square and resamples it to size x size.
+func square(img image.Image, size int) *image.NRGBA {
+	b := img.Bounds()
+	side := min(b.Dx(), b.Dy())
+	x0 := b.Min.X + (b.Dx()-side)/2
+	y0 := b.Min.Y + (b.Dy()-side)/2
+	crop := image.Rect(x0, y0, x0+side, y0+side)
+
+	// A camera photo is 20-40 times the avatar's side; a Lanczos kernel that
+	// wide costs more than the JPEG decode. Averaging k x k blocks first
+	// (a box filter, which does not alias) and leaving the last factor of 2
+	// or more to Lanczos keeps the quality for a fraction of the work.
+	if yc, ok := img.(*image.YCbCr); ok && yc.Rect.Min == (image.Point{}) {
+		if k := side / (2 * size); k >= 2 {
+			if small := boxShrinkYCbCr(yc, crop, k); small != nil {
+				return imaging.Resize(small, size, size, imaging.Lanczos)
+			}
+		}
+	}
+	if sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		// imaging reads a sub-image in place; Crop would copy it first.
+		return imaging.Resize(sub.SubImage(crop), size, size, imaging.Lanczos)
+	}
+	return imaging.Resize(imaging.Crop(img, crop), size, size, imaging.Lanczos)
+}
+
+// boxShrinkYCbCr averages k x k blocks of the square crop of src, in YCbCr
+// (the conversion to RGB is linear, so averaging before it is the same as
+// after it, and 3/4 cheaper on 4:2:0). It returns nil for a subsampling it
+// does not know.
+func boxShrinkYCbCr(src *image.YCbCr, crop image.Rectangle, k int) *image.NRGBA {
+	var hs, vs uint // chroma subsampling as shifts
+	switch src.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+	case image.YCbCrSubsampleRatio422:
+		hs = 1
+	case image.YCbCrSubsampleRatio420:
+		hs, vs = 1, 1
+	case image.YCbCrSubsampleRatio440:
+		vs = 1
+	case image.YCbCrSubsampleRatio411:
+		hs = 2
+	case image.YCbCrSubsampleRatio410:
+		hs, vs = 2, 1
+	default:
+		return nil
+	}
+	n := crop.Dx() / k
+	// Trim the crop to whole blocks, keeping it centred.
+	x0 := crop.Min.X + (crop.Dx()-n*k)/2
+	y0 := crop.Min.Y + (crop.Dy()-n*k)/2
+	dst := image.NewNRGBA(image.Rect(0, 0, n, n))
+	area := uint32(k * k)
+
+	rows := func(from, to int) {
+		sy := make([]uint32, n)
+		scb := make([]uint32, n)
+		scr := make([]uint32, n)
+		for oy := from; oy < to; oy++ {
+			clear(sy)
+			clear(scb)
+			clear(scr)
+			for y := y0 + oy*k; y < y0+(oy+1)*k; y++ {
+				yrow := src.Y[y*src.YStride:]
+				crow := (y >> vs) * src.CStride
+				for ox := range n {
+					var a, b, c uint32
+					for x := x0 + ox*k; x < x0+(ox+1)*k; x++ {
+						ci := crow + x>>hs
+						a += uint32(yrow[x])
+						b += uint32(src.Cb[ci])
+						c += uint32(src.Cr[ci])
+					}
+					sy[ox] += a
+					scb[ox] += b
+					scr[ox] += c
+				}
+			}
+			p := dst.Pix[oy*dst.Stride:]
+			for ox := range n {
+				r, g, b := color.YCbCrToRGB(
+					uint8((sy[ox]+area/2)/area),
+					uint8((scb[ox]+area/2)/area),
+					uint8((scr[ox]+area/2)/area))
+				p[4*ox], p[4*ox+1], p[4*ox+2], p[4*ox+3] = r, g, b, 0xff
+			}
+		}
+	}
+
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { rows(n*w/workers, n*(w+1)/workers) })
+	}
+	wg.Wait()
+	return dst
+}
+
+func setOpaque(img *image.NRGBA) {
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 0xff
+	}
+}
+
+// clearTransparent zeroes the colour of fully transparent pixels: nobody
+// sees it, and a constant compresses better than resampling leftovers.
+func clearTransparent(img *image.NRGBA) {
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		if img.Pix[i+3] == 0 {
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2] = 0, 0, 0
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"mellium.im/xmpp/jid"
+
+	"mmsprofile/config"
+	"mmsprofile/internal/server"
+	"mmsprofile/mmsbridge"
+	"mmsprofile/storage"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: mmsprofile COMMAND [flags]
+
+commands:
+  serve -config FILE               run the service
+  check-config -config FILE        validate the configuration file
+  link -config FILE JID NUMBER     link a phone number to an XMPP account
+  unlink -config FILE JID|NUMBER   remove the links of an account or number
+  links -config FILE               list the links
+  version                          print the version and build information
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exit codes: 0 ok, 1 failure, 2 usage (as flag does).
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(args, stderr)
+	case "check-config":
+		err = cmdCheckConfig(args, stdout)
+	case "link":
+		err = cmdLink(args, stdout)
+	case "unlink":
+		err = cmdUnlink(args, stdout)
+	case "links":
+		err = cmdLinks(args, stdout)
+	case "version":
+		printVersion(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "mmsprofile: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "mmsprofile %s: %v\n", cmd, err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "mmsprofile %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// parseFlags parses -config and returns the loaded configuration and the
+// remaining arguments.
+func parseFlags(name string, args []string, nargs int, argsUsage string) (config.Config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	path := fs.String("config", "", "configuration file (TOML)")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, nil, usageError{err.Error()}
+	}
+	if *path == "" {
+		return config.Config{}, nil, usageError{"-config FILE is required"}
+	}
+	if fs.NArg() != nargs {
+		return config.Config{}, nil, usageError{fmt.Sprintf("usage: mmsprofile %s -config FILE %s", name, argsUsage)}
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdServe(args []string, stderr io.Writer) error {
+	cfg, _, err := parseFlags("serve", args, 0, "")
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("mmsprofile starting", "version", version, "component", cfg.XMPP.Component, "server", cfg.XMPP.Server)
+	return srv.Run(ctx)
+}
+
+func cmdCheckConfig(args []string, stdout io.Writer) error {
+	cfg, _, err := parseFlags("check-config", args, 0, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "configuration ok: component %s, server %s, domains %s, storage %s\n",
+		cfg.XMPP.Component, cfg.XMPP.Server, strings.Join(cfg.XMPP.Domains, ","), cfg.Storage.Driver)
+	return nil
+}
+
+func withStore(cfg config.Config, f func(context.Context, storage.Store) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := server.OpenStore(ctx, cfg.Storage)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(ctx, st)
+}
+
+func cmdLink(args []string, stdout io.Writer) error {
+	cfg, rest, err := parseFlags("link", args, 2, "JID NUMBER")
+	if err != nil {
+		return err
+	}
+	account, err := accountJID(cfg, rest[0])
+	if err != nil {
+		return err
+	}
+	number, err := mmsbridge.NormalizeNumber(rest[1], cfg.Profile.DefaultCountryCode)
+	if err != nil {
+		return err
+	}
+	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
+		if err := st.AddLink(ctx, account, number); err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				return fmt.Errorf("%s is already linked to another account; unlink it first", number)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "linked %s to %s\n", number, account)
+		return nil
+	})
+}
+
+// accountJID checks that s is the bare JID of an account on a domain this
+// service publishes to.
+func accountJID(cfg config.Config, s string) (string, error) {
+	j, err := jid.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a JID: %w", s, err)
+	}
+	if j.Localpart() == "" || j.Resourcepart() != "" {
+		return "", fmt.Errorf("%q: give the bare JID of an account (user@domain)", s)
+	}
+	for _, d := range cfg.XMPP.Domains {
+		if strings.EqualFold(d, j.Domainpart()) {
+			return j.String(), nil
+		}
+	}
+	return "", fmt.Errorf("%q: domain %s is not in xmpp.domains (%s)", s, j.Domainpart(), strings.Join(cfg.XMPP.Domains, ", "))
+}
+
+func cmdUnlink(args []string, stdout io.Writer) error {
+	cfg, rest, err := parseFlags("unlink", args, 1, "JID|NUMBER")
+	if err != nil {
+		return err
+	}
+	key := rest[0]
+	if !strings.Contains(key, "@") {
+		if key, err = mmsbridge.NormalizeNumber(key, cfg.Profile.DefaultCountryCode); err != nil {
+			return err
+		}
+	} else if j, err := jid.Parse(key); err == nil {
+		key = j.Bare().String()
+	}
+	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
+		n, err := st.RemoveLinks(ctx, key)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("no link for %s", key)
+		}
+		fmt.Fprintf(stdout, "removed %d link(s) for %s\n", n, key)
+		return nil
+	})
+}
+
+func cmdLinks(args []string, stdout io.Writer) error {
+	cfg, _, err := parseFlags("links", args, 0, "")
+	if err != nil {
+		return err
+	}
+	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
+		links, err := st.Links(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "JID\tNUMBER\tSINCE")
+		for _, l := range links {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.JID, l.Number, l.Created.UTC().Format("2006-01-02 15:04:05Z"))
+		}
+		return tw.Flush()
+	})
+}
+
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "mmsprofile %s\n", version)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(w, "go %s\n", bi.GoVersion)
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision", "vcs.time", "vcs.modified", "GOOS", "GOARCH":
+				fmt.Fprintf(w, "%s %s\n", s.Key, s.Value)
+			}
+		}
+	}
+}

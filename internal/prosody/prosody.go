@@ -1,0 +1,462 @@
+package prosody
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+)
+
+// Defaults applied by Start to empty Options fields.
+const (
+	DefaultDomain    = "localhost"
+	DefaultComponent = "mms.localhost"
+	DefaultLogLevel  = "debug"
+
+	// DefaultPrivileges is the Lua privileged_entities table granted to the
+	// component: what mmsprofile's publisher needs and nothing more. Presence
+	// is left out on purpose: with it, Prosody forwards every user presence to
+	// the component and bounces them while it is offline.
+	DefaultPrivileges = `{ roster = "get"; message = "outgoing"; ` +
+		`iq = { ["http://jabber.org/protocol/pubsub"] = "set"; ["vcard-temp"] = "both" } }`
+)
+
+// How long Close waits after SIGTERM before it kills the process group.
+const stopGrace = 5 * time.Second
+
+// Options says what server to start. The zero value is a usable default.
+type Options struct {
+	Domain      string // the VirtualHost; default "localhost"
+	Component   string // the XEP-0114 component's domain; default "mms.localhost"
+	Secret      string // the component secret; default random
+	VCardModule string // "vcard" (default: vcard-temp storage only) or "vcard_legacy" (vcard-temp ↔ PEP conversion)
+	// Privileges replaces the Lua table given to the component in
+	// privileged_entities; default DefaultPrivileges.
+	Privileges string
+	// Log receives prosody's log (and anything it prints). Nil means the
+	// file Server.LogFile in Dir, which Close removes.
+	Log io.Writer
+	// LogLevel is prosody's minimum log level; default "debug".
+	LogLevel string
+}
+
+// Server is a running Prosody. Its exported fields are read-only.
+type Server struct {
+	Domain        string
+	Component     string
+	Secret        string
+	C2SAddr       string // host:port of the client port (plain TCP, PLAIN auth allowed)
+	ComponentAddr string // host:port of the XEP-0114 component port
+	Dir           string // temporary directory: config, data, pid file, log
+	ConfigFile    string
+	LogFile       string // prosody's log when Options.Log was nil, else ""
+
+	cmd     *exec.Cmd
+	logFile *os.File      // closed after the process has exited
+	exited  chan struct{} // closed when the process has exited
+	waitErr error         // valid once exited is closed
+}
+
+// Installed reports whether prosody, prosodyctl and mod_privilege are
+// available. Its error names the Debian packages that provide them.
+func Installed() error {
+	for _, name := range []string{"prosody", "prosodyctl"} {
+		if _, err := exec.LookPath(name); err != nil {
+			return fmt.Errorf("prosody: %s not found in PATH: install the Debian packages prosody prosody-modules", name)
+		}
+	}
+	if _, err := moduleDir("privilege"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// builtinModuleDir is where Debian's prosody looks for modules by itself.
+const builtinModuleDir = "/usr/lib/prosody/modules"
+
+// moduleDir finds the directory holding mod_NAME, either as NAME.lua or as
+// NAME/NAME.lua, among the places Debian and source installs put
+// prosody-modules. Debian's prosody-modules installs into prosody's own
+// module directory, but older packages and hand installs do not.
+func moduleDir(name string) (string, error) {
+	dirs := []string{
+		builtinModuleDir,
+		"/usr/share/prosody-modules",
+		"/usr/lib/prosody-modules",
+		"/usr/local/lib/prosody/modules",
+	}
+	for _, dir := range dirs {
+		for _, p := range []string{
+			filepath.Join(dir, "mod_"+name+".lua"),
+			filepath.Join(dir, "mod_"+name, "mod_"+name+".lua"),
+		} {
+			if _, err := os.Stat(p); err == nil {
+				return dir, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("prosody: mod_%s not found in %s: install the Debian package prosody-modules", name, strings.Join(dirs, ", "))
+}
+
+// Start writes a config into a new temporary directory and starts prosody on
+// two free loopback ports (c2s and component). It returns once both ports
+// accept connections. ctx bounds only the start: the server runs until
+// Close, which the caller must call even when the test fails.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	s, err := start(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("prosody: start: %w", err)
+	}
+	return s, nil
+}
+
+func start(ctx context.Context, opts Options) (*Server, error) {
+	if err := Installed(); err != nil {
+		return nil, err
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "prosody-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Domain:     cfg.Domain,
+		Component:  cfg.Component,
+		Secret:     cfg.Secret,
+		Dir:        dir,
+		ConfigFile: filepath.Join(dir, "prosody.cfg.lua"),
+		exited:     make(chan struct{}),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = s.Close()
+		}
+	}()
+
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	cfg.C2SPort, cfg.ComponentPort = ports[0], ports[1]
+	s.C2SAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.C2SPort))
+	s.ComponentAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.ComponentPort))
+	cfg.Dir = dir
+	// An empty certs directory: without it prosody logs an error about
+	// indexing certificates that would mislead whoever reads a failed
+	// test's log. No TLS is used.
+	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := cfg.write(s.ConfigFile); err != nil {
+		return nil, err
+	}
+
+	// exec.Command, not CommandContext: ctx must not kill the server after
+	// Start has returned. -F keeps it in the foreground (the config option
+	// daemonize is deprecated in 0.12).
+	cmd := exec.Command("prosody", "-F", "--config", s.ConfigFile)
+	cmd.Dir = dir
+	// Its own process group, so that Close can signal prosody and anything it
+	// spawned, and a Ctrl-C meant for the test binary does not hit it first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if opts.Log != nil {
+		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+	} else {
+		s.LogFile = filepath.Join(dir, "prosody.log")
+		f, err := os.Create(s.LogFile)
+		if err != nil {
+			return nil, err
+		}
+		s.logFile = f
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		close(s.exited)
+		return nil, err
+	}
+	s.cmd = cmd
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+
+	for _, addr := range []string{s.C2SAddr, s.ComponentAddr} {
+		if err := s.waitListening(ctx, addr); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return s, nil
+}
+
+// waitListening polls addr until it accepts a connection, prosody exits, or
+// ctx ends. Polling is the only way: prosody tells nobody when it is ready.
+func (s *Server) waitListening(ctx context.Context, addr string) error {
+	var d net.Dialer
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w%s", addr, ctx.Err(), s.logTail())
+		case <-s.exited:
+			return fmt.Errorf("prosody exited before listening on %s: %v%s", addr, s.waitErr, s.logTail())
+		case <-tick.C:
+		}
+	}
+}
+
+// logTail returns the end of the log file, to put the reason for a failed
+// start into the error itself.
+func (s *Server) logTail() string {
+	if s.LogFile == "" {
+		return " (see prosody's log)"
+	}
+	b, err := os.ReadFile(s.LogFile)
+	if err != nil {
+		return ""
+	}
+	const max = 2048
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return "\nprosody log (end):\n" + string(b)
+}
+
+// ReadLog returns prosody's log so far, when it goes to LogFile.
+func (s *Server) ReadLog() ([]byte, error) {
+	if s.LogFile == "" {
+		return nil, errors.New("prosody: log: written to Options.Log, not to a file")
+	}
+	b, err := os.ReadFile(s.LogFile)
+	if err != nil {
+		return nil, fmt.Errorf("prosody: log: %w", err)
+	}
+	return b, nil
+}
+
+// Close stops prosody (SIGTERM, then SIGKILL to its process group after a
+// grace period) and removes Dir. It is safe to call more than once.
+func (s *Server) Close() error {
+	var errs []error
+	if s.cmd != nil {
+		if err := s.stop(); err != nil {
+			errs = append(errs, err)
+		}
+		s.cmd = nil
+	}
+	if s.logFile != nil {
+		if err := s.logFile.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.logFile = nil
+	}
+	if s.Dir != "" {
+		if err := os.RemoveAll(s.Dir); err != nil {
+			errs = append(errs, err)
+		}
+		s.Dir = ""
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("prosody: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) stop() error {
+	pgid := s.cmd.Process.Pid // == the group id, thanks to Setpgid
+	select {
+	case <-s.exited:
+		return nil // died by itself; the failed test will show why
+	default:
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	timer := time.NewTimer(stopGrace)
+	defer timer.Stop()
+	select {
+	case <-s.exited:
+	case <-timer.C:
+		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+		<-s.exited
+	}
+	// Anything else left in the group (prosody spawns nothing by default,
+	// but a module could) goes too.
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// Register creates the account user@Domain with prosodyctl. Prosody's
+// internal storage reads the account file on each login, so a running
+// server sees the account at once.
+func (s *Server) Register(ctx context.Context, user, password string) error {
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", s.ConfigFile, "register", user, s.Domain, password)
+	cmd.Dir = s.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prosody: register %s@%s: %w: %s", user, s.Domain, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1. Prosody opens
+// its own sockets, so the ports are freed again before it starts; another
+// process could take one in between, which on a test machine is rare enough.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		// Kept open until all are chosen, so that the ports differ.
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// config is what the Lua config template needs.
+type config struct {
+	Domain, Component, Secret string
+	VCardModule, Privileges   string
+	LogLevel                  string
+	PluginPath                string // extra module directory, or ""
+	RunAsRoot                 bool
+	Dir                       string
+	C2SPort, ComponentPort    int
+}
+
+func newConfig(opts Options) (*config, error) {
+	c := &config{
+		Domain:      opts.Domain,
+		Component:   opts.Component,
+		Secret:      opts.Secret,
+		VCardModule: opts.VCardModule,
+		Privileges:  opts.Privileges,
+		LogLevel:    opts.LogLevel,
+		RunAsRoot:   os.Geteuid() == 0,
+	}
+	if c.Domain == "" {
+		c.Domain = DefaultDomain
+	}
+	if c.Component == "" {
+		c.Component = DefaultComponent
+	}
+	if c.Secret == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		c.Secret = hex.EncodeToString(b)
+	}
+	switch c.VCardModule {
+	case "":
+		c.VCardModule = "vcard"
+	case "vcard", "vcard_legacy":
+	default:
+		return nil, fmt.Errorf("vcard module %q: want vcard or vcard_legacy", c.VCardModule)
+	}
+	if c.Privileges == "" {
+		c.Privileges = DefaultPrivileges
+	}
+	switch c.LogLevel {
+	case "":
+		c.LogLevel = DefaultLogLevel
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	dir, err := moduleDir("privilege")
+	if err != nil {
+		return nil, err
+	}
+	if dir != builtinModuleDir {
+		c.PluginPath = dir
+	}
+	return c, nil
+}
+
+func (c *config) write(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := configTemplate.Execute(f, c); err != nil {
+		f.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	return f.Close()
+}
+
+// luaString quotes s as a Lua string literal. It refuses what these
+// configs never need, rather than escape it subtly wrong.
+func luaString(s string) (string, error) {
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", fmt.Errorf("control character in %q", s)
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`, nil
+}
+
+// configTemplate is the whole Lua config: loopback only, no TLS, no s2s, no
+// HTTP, plain auth allowed, everything stored in Dir.
+var configTemplate = template.Must(template.New("prosody.cfg.lua").
+	Funcs(template.FuncMap{"lua": luaString}).
+	Parse(`-- Written by mmsprofile's test harness; removed on Close.
+{{if .RunAsRoot}}run_as_root = true -- prosody refuses root otherwise
+{{end -}}
+pidfile = {{lua (print .Dir "/prosody.pid")}}
+data_path = {{lua .Dir}}
+{{if .PluginPath}}plugin_paths = { {{lua .PluginPath}} }
+{{end}}log = { { levels = { min = {{lua .LogLevel}} }, to = "console" } }
+use_ipv6 = false
+interfaces = { "127.0.0.1" }
+component_interfaces = { "127.0.0.1" }
+c2s_ports = { {{.C2SPort}} }
+component_ports = { {{.ComponentPort}} }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+allow_registration = false
+authentication = "internal_hashed"
+storage = "internal"
+modules_enabled = {
+	"roster"; "saslauth"; "disco"; "presence"; "message"; "iq";
+	"ping"; "pep"; "privilege";
+}
+modules_disabled = { "s2s"; "tls"; "http"; "admin_shell" }
+
+VirtualHost {{lua .Domain}}
+	modules_enabled = { {{lua .VCardModule}} }
+	privileged_entities = { [{{lua .Component}}] = {{.Privileges}} }
+
+Component {{lua .Component}}
+	component_secret = {{lua .Secret}}
+	modules_enabled = { "privilege" }
+`))

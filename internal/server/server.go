@@ -1,0 +1,238 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"mmsprofile/avatar"
+	"mmsprofile/component"
+	"mmsprofile/config"
+	"mmsprofile/mmsbridge/mm7"
+	"mmsprofile/profile"
+	"mmsprofile/publisher"
+	"mmsprofile/storage"
+	"mmsprofile/storage/sqlite"
+)
+
+// OpenStore opens (and migrates) the configured database.
+func OpenStore(ctx context.Context, cfg config.Storage) (storage.Store, error) {
+	switch cfg.Driver {
+	case "sqlite":
+		s, err := sqlite.Open(ctx, cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	default:
+		return nil, fmt.Errorf("server: storage driver %q is not built in yet", cfg.Driver)
+	}
+}
+
+// AvatarStandard turns the [avatar] section into the image standard.
+func AvatarStandard(cfg config.Avatar) avatar.Standard {
+	return avatar.Standard{
+		Size:          cfg.Size,
+		MaxBytes:      cfg.MaxBytes,
+		MaxPixels:     cfg.MaxPixels,
+		MaxSide:       cfg.MaxSide,
+		MaxInputBytes: cfg.MaxInputBytes,
+	}
+}
+
+// Server is the running service.
+type Server struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store storage.Store
+	comp  *component.Component
+	pub   *publisher.Publisher
+
+	// Ready is closed once every listener is bound.
+	Ready chan struct{}
+
+	mu        sync.Mutex
+	mm7Addr   net.Addr
+	httpAddr  net.Addr
+	listeners []net.Listener
+}
+
+// New prepares the service; Run starts it.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	store, err := OpenStore(ctx, cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := component.New(component.Config{
+		Domain:       cfg.XMPP.Component,
+		Server:       cfg.XMPP.Server,
+		Secret:       cfg.XMPP.Secret,
+		ReconnectMin: cfg.XMPP.ReconnectMin,
+		ReconnectMax: cfg.XMPP.ReconnectMax,
+		IQTimeout:    cfg.XMPP.IQTimeout,
+	}, log.With("part", "component"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	pub := publisher.New(store, comp, publisher.Config{
+		RetryMin:    cfg.Publish.RetryMin,
+		RetryMax:    cfg.Publish.RetryMax,
+		MaxAttempts: cfg.Publish.MaxAttempts,
+		Poll:        cfg.Publish.Poll,
+	}, log.With("part", "publisher"))
+	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, Ready: make(chan struct{})}, nil
+}
+
+// Component exposes the XMPP side, for the doctor and tests.
+func (s *Server) Component() *component.Component { return s.comp }
+
+// Publisher exposes the outbox drain, for tests that watch results.
+func (s *Server) Publisher() *publisher.Publisher { return s.pub }
+
+// MM7Addr is the bound MM7 address once Ready is closed.
+func (s *Server) MM7Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mm7Addr
+}
+
+// Run serves until ctx ends, then shuts down in order: stop taking MMS,
+// let in-flight requests finish, then stop publishing and close storage.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.store.Close()
+	svc := profile.New(s.store, AvatarStandard(s.cfg.Avatar), profile.Rules{
+		MaxStatusChars: s.cfg.Profile.MaxStatusChars,
+	}, s.pub.Wake, s.log.With("part", "profile"))
+
+	var servers []*http.Server
+	if s.cfg.MM7.Listen != "" {
+		h, err := s.mm7Handler(svc)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle(s.cfg.MM7.Path, h)
+		srv, addr, err := s.listen(ctx, s.cfg.MM7.Listen, mux)
+		if err != nil {
+			return fmt.Errorf("server: mm7 listener: %w", err)
+		}
+		s.mu.Lock()
+		s.mm7Addr = addr
+		s.mu.Unlock()
+		servers = append(servers, srv)
+		s.log.Info("mm7 listening", "addr", addr.String(), "path", s.cfg.MM7.Path)
+	}
+	if s.cfg.HTTP.Listen != "" {
+		srv, addr, err := s.listen(ctx, s.cfg.HTTP.Listen, s.opsHandler())
+		if err != nil {
+			return fmt.Errorf("server: http listener: %w", err)
+		}
+		s.mu.Lock()
+		s.httpAddr = addr
+		s.mu.Unlock()
+		servers = append(servers, srv)
+	}
+	close(s.Ready)
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.comp.Run(bg) }()
+	go func() { defer wg.Done(); s.pub.Run(bg) }()
+
+	<-ctx.Done()
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			s.log.Warn("listener shutdown", "err", err)
+		}
+	}
+	// One last pass so what was just accepted goes out if it can.
+	if s.comp.Connected() {
+		if _, err := s.pub.Drain(shutdownCtx); err != nil {
+			s.log.Warn("final outbox pass", "err", err)
+		}
+	}
+	stopBG()
+	wg.Wait()
+	return nil
+}
+
+func (s *Server) listen(ctx context.Context, addr string, h http.Handler) (*http.Server, net.Addr, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http serve", "addr", addr, "err", err)
+		}
+	}()
+	return srv, ln.Addr(), nil
+}
+
+func (s *Server) mm7Handler(rcv *profile.Service) (http.Handler, error) {
+	var nets []netip.Prefix
+	for _, a := range s.cfg.MM7.AllowedIPs {
+		if !strings.Contains(a, "/") {
+			ip, err := netip.ParseAddr(a)
+			if err != nil {
+				return nil, fmt.Errorf("server: mm7.allowed_ips %q: %w", a, err)
+			}
+			nets = append(nets, netip.PrefixFrom(ip, ip.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return nil, fmt.Errorf("server: mm7.allowed_ips %q: %w", a, err)
+		}
+		nets = append(nets, p.Masked())
+	}
+	return mm7.NewHandler(mm7.Config{
+		Username:           s.cfg.MM7.Username,
+		Password:           s.cfg.MM7.Password,
+		MaxBodyBytes:       s.cfg.MM7.MaxBodyBytes,
+		DefaultCountryCode: s.cfg.Profile.DefaultCountryCode,
+		AllowedNets:        nets,
+	}, rcv, s.log.With("part", "mm7")), nil
+}
+
+func (s *Server) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := s.store.Links(ctx); err != nil {
+			http.Error(w, "storage: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if !s.comp.Connected() {
+			http.Error(w, "component not connected", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}

@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations/*.sql
+var embedded embed.FS
+
+func migrationFS() fs.FS {
+	sub, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	return sub
+}
+
+// migration is one NNNN_name.sql file.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads every .sql file of fsys and checks that versions
+// run 1, 2, 3… without gaps, so a missing file cannot be skipped silently.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names { // Glob returns them sorted
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
+		}
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("migration %s: version %d, want %d", name, v, len(ms)+1)
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(name), ".sql"), sql: string(b)})
+	}
+	return ms, nil
+}
+
+// Migrate brings the schema to the latest version. Each migration runs in a
+// transaction of its own together with its schema_migrations row, so a
+// failed one leaves the database at the version before it. It is safe to
+// run from several processes at once: the version is read again inside the
+// (IMMEDIATE) transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, migrationFS())
+}
+
+func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
+	ms, err := loadMigrations(fsys)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	_, err = s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name    TEXT NOT NULL,
+		applied TEXT NOT NULL
+	) STRICT`)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	// Most opens find nothing to do; they should not queue for the write
+	// lock behind a busy server just to learn that.
+	if v, err := schemaVersion(ctx, s.write); err == nil && v == len(ms) {
+		return nil
+	}
+	for _, m := range ms {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			v, err := schemaVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			// Checked on every run so an old binary refuses a newer database
+			// instead of writing to a schema it does not know.
+			if v > len(ms) {
+				return fmt.Errorf("database is at version %d, newer than this program's %d", v, len(ms))
+			}
+			if v >= m.version {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
+				m.version, m.name, formatTime(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate to %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the version of the last migration applied, 0 for a
+// database never migrated.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	v, err := schemaVersion(ctx, s.read)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	return v, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func schemaVersion(ctx context.Context, q queryer) (int, error) {
+	var v int
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
