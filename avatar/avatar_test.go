@@ -259,6 +259,16 @@ func TestTransparencyKept(t *testing.T) {
 	if err := gif.Encode(&g, pal, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A first frame covering only the right half of the logical screen.
+	frame := image.NewPaletted(image.Rect(100, 0, 200, 200), color.Palette{color.NRGBA{0, 0, 200, 255}})
+	var partial bytes.Buffer
+	if err := gif.EncodeAll(&partial, &gif.GIF{
+		Image:  []*image.Paletted{frame},
+		Delay:  []int{0},
+		Config: image.Config{ColorModel: frame.Palette, Width: 200, Height: 200},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	lossless, err := os.ReadFile("testdata/alpha-lossless.webp")
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +283,7 @@ func TestTransparencyKept(t *testing.T) {
 	}{
 		{"png", encodePNGTest(t, half)},
 		{"gif", g.Bytes()},
+		{"gif partial first frame", partial.Bytes()},
 		{"webp lossless", lossless},
 		{"webp lossy", lossy},
 	} {
@@ -504,5 +515,25 @@ func TestJPEGVariantColours(t *testing.T) {
 				t.Errorf("top %v, bottom %v: want red above blue", top, bottom)
 			}
 		})
+	}
+}
+
+func TestGIFFirstFrame(t *testing.T) {
+	frame := func(c color.NRGBA) *image.Paletted {
+		return image.NewPaletted(image.Rect(0, 0, 60, 40), color.Palette{c})
+	}
+	var g bytes.Buffer
+	if err := gif.EncodeAll(&g, &gif.GIF{
+		Image: []*image.Paletted{frame(color.NRGBA{200, 0, 0, 255}), frame(color.NRGBA{0, 0, 200, 255})},
+		Delay: []int{10, 10},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Standard{}.Make(context.Background(), g.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checkAvatar(t, Standard{}, got, 128).NRGBAAt(64, 64); !near(c, color.NRGBA{200, 0, 0, 255}, 2) {
+		t.Errorf("centre %v, want the first frame's red", c)
 	}
 }

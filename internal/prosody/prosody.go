@@ -171,9 +171,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	// daemonize is deprecated in 0.12).
 	cmd := exec.Command("prosody", "-F", "--config", s.ConfigFile)
 	cmd.Dir = dir
-	// Its own process group, so that Close can signal prosody and anything it
-	// spawned, and a Ctrl-C meant for the test binary does not hit it first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	if opts.Log != nil {
 		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 	} else {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -207,5 +209,49 @@ func TestLogToWriter(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "Activated service 'component'") {
 		t.Errorf("log lacks the component port line:\n%s", buf.String())
+	}
+}
+
+// TestAbandonedServerDies: a test binary that dies without calling Close
+// (as on `go test -timeout`) must not leave prosody running.
+func TestAbandonedServerDies(t *testing.T) {
+	if os.Getenv("PROSODY_TEST_ABANDON") == "1" {
+		s, err := prosody.Start(testContext(t), prosody.Options{})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("config=%s dir=%s\n", s.ConfigFile, s.Dir)
+		os.Exit(0) // no Close, no cleanups
+	}
+	if err := prosody.Installed(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc to look for processes in")
+	}
+	ctx := testContext(t)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestAbandonedServerDies$")
+	cmd.Env = append(os.Environ(), "PROSODY_TEST_ABANDON=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper: %v: %s", err, out)
+	}
+	var cfg, dir string
+	if _, err := fmt.Sscanf(string(out), "config=%s dir=%s", &cfg, &dir); err != nil {
+		t.Fatalf("helper said %q: %v", out, err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// The kernel delivers the signal when the helper exits; wait for the
+	// process to be reaped rather than for a fixed time.
+	for len(processesWith(t, cfg)) > 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("processes %v still run with %s after their parent died", processesWith(t, cfg), cfg)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

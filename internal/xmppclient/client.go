@@ -499,6 +499,10 @@ func (c *Client) handleMessage(t xmlstream.TokenReadEncoder, start *xml.StartEle
 	if msg.Event == nil || msg.Event.Items.Node != NSAvatarMetadata {
 		return nil
 	}
+	if msg.From.Equal(jid.JID{}) {
+		// mellium blanks a from that is our own bare JID: our own PEP.
+		msg.From = c.JID().Bare()
+	}
 	for _, item := range msg.Event.Items.Items {
 		if item.Metadata == nil {
 			continue

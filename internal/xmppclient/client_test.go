@@ -157,6 +157,9 @@ func TestAvatarBetweenContacts(t *testing.T) {
 		t.Errorf("infos = %+v, want [%+v]", ev.Infos, want)
 	}
 
+	// The owner's own client is told too, and sees its bare JID as sender.
+	waitAvatar(ctx, t, alice, alice.JID(), id)
+
 	got, err := bob.FetchAvatarData(ctx, alice.JID(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +190,31 @@ func TestLastItemAtLogin(t *testing.T) {
 	}
 	defer bob2.Close()
 	waitAvatar(ctx, t, bob2, alice.JID(), id)
+}
+
+// TestPhotoHashInPresence: with mod_vcard_legacy, Prosody puts the
+// XEP-0153 hash of the PEP avatar into the owner's presence, at the
+// owner's next presence.
+func TestPhotoHashInPresence(t *testing.T) {
+	s := prosody.StartT(t, prosody.Options{VCardModule: "vcard_legacy"})
+	ctx := testContext(t)
+	alice := login(ctx, t, s, "alice")
+	bob := login(ctx, t, s, "bob")
+	if err := xmppclient.MutualSubscribe(ctx, alice, bob); err != nil {
+		t.Fatal(err)
+	}
+	id := publishAvatar(ctx, t, alice, testPNG(t), 8, 8)
+	if err := alice.SendPresence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := bob.WaitPresence(ctx, alice.JID(), func(p xmppclient.Presence) bool { return p.PhotoHash == id })
+	if err != nil {
+		last, _ := bob.LastPresence(alice.JID())
+		t.Fatalf("%v; last presence %+v", err, last)
+	}
+	if !p.HasPhoto || p.Type != "" {
+		t.Errorf("presence = %+v", p)
+	}
 }
 
 // TestFetchVCard reads back a vcard-temp that the owner stored.

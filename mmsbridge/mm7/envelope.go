@@ -80,7 +80,6 @@ func readEnvelope(b []byte, lim envelopeLimits) (*node, string, error) {
 		root     *node
 		stack    []*node
 		elements int
-		prefix   string
 	)
 	for {
 		// RawToken does not check that end tags match, so Token is used;
@@ -133,31 +132,17 @@ func readEnvelope(b []byte, lim envelopeLimits) (*node, string, error) {
 	if root == nil {
 		return nil, "", fmt.Errorf("%w: no root element", errXML)
 	}
-	prefix = rootPrefix(b)
-	return root, prefix, nil
+	return root, rootPrefix(root), nil
 }
 
-// rootPrefix finds the prefix written on the root element's name, which
-// encoding/xml replaces by the namespace URI.
-func rootPrefix(b []byte) string {
-	for {
-		i := bytes.IndexByte(b, '<')
-		if i < 0 || i+1 >= len(b) {
-			return ""
+// rootPrefix is the prefix written on the root element's name, which
+// encoding/xml replaces by the namespace URI: the xmlns:… declaration on
+// the root that binds that URI ("" for a default namespace).
+func rootPrefix(root *node) string {
+	for _, a := range root.attr {
+		if a.Name.Space == "xmlns" && a.Value == root.name.Space {
+			return a.Name.Local
 		}
-		b = b[i+1:]
-		switch b[0] {
-		case '?', '!':
-			continue
-		}
-		end := bytes.IndexAny(b, " \t\r\n/>")
-		if end < 0 {
-			return ""
-		}
-		name := string(b[:end])
-		if p, _, ok := strings.Cut(name, ":"); ok {
-			return p
-		}
-		return ""
 	}
+	return ""
 }

@@ -1,7 +1,6 @@
 package mm7
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -129,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read body", http.StatusBadRequest)
 		return
 	}
-	req, err := Parse(r.Header.Get("Content-Type"), bytes.NewReader(body), h.lim)
+	req, err := parseBytes(r.Header.Get("Content-Type"), body, h.lim)
 	if err != nil {
 		h.refuse(w, r, req, err)
 		return

@@ -26,6 +26,12 @@ func Parse(contentType string, body io.Reader, lim Limits) (*Request, error) {
 	if err != nil {
 		return nil, fail(StatusMessageFormatCorrupt, err, "request body could not be read")
 	}
+	return parseBytes(contentType, data, lim)
+}
+
+// parseBytes is Parse on a body already in memory, as the handler has it.
+func parseBytes(contentType string, data []byte, lim Limits) (*Request, error) {
+	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, fail(StatusValidationError, ErrLimit, "request body larger than %d bytes", lim.MaxBytes)
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"mmsprofile/mmsbridge"
+
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/japanese"
@@ -84,7 +86,7 @@ func TestParseQuirks(t *testing.T) {
 		name: "capitalised parameters, BASE64, LF only, prefixed href with a space",
 		ct:   `Multipart/Related; Type="text/xml"; Boundary="b2"; Start="<soap>"`,
 		body: func(*testing.T) []byte {
-			xml := strings.Replace(deliverXML(sender+`<Content xmlns:p="`+ns14+`" p:href="cid: c1"/>`), "<DeliverReq ", "<DeliverReq ", 1)
+			xml := deliverXML(sender + `<Content xmlns:p="` + ns14 + `" p:href="cid: c1"/>`)
 			return mimeBody("b2", "\n",
 				soapPart(xml),
 				plain(`Content-Type: multipart/related; Type="application/smil"; Boundary="in"`+"\nContent-Id: c1", string(mimeBody("in", "\n",
@@ -121,7 +123,7 @@ func TestParseQuirks(t *testing.T) {
 			if m.Sender != "+12025550143" || m.SenderRaw != "2025550143/TYPE=PLMN" || r.SenderType != "" {
 				t.Errorf("sender %q raw %q type %q", m.Sender, m.SenderRaw, r.SenderType)
 			}
-			if len(m.Recipients) != 1 || m.Recipients[0] != (mmsAddr{"Cc", "+12025550100", true}).addr() {
+			if len(m.Recipients) != 1 || m.Recipients[0] != (mmsbridge.Address{Kind: "Cc", Value: "+12025550100", DisplayOnly: true}) {
 				t.Errorf("recipients %+v", m.Recipients)
 			}
 			if r.MM7Version != "5.3.0" || r.Namespace != NSPrefix+"REL-5-MM7-1-0" || m.Subject != "s" {
@@ -253,21 +255,6 @@ func TestTextCharsets(t *testing.T) {
 			t.Errorf("got %q", got)
 		}
 	})
-}
-
-type mmsAddr struct {
-	kind  string
-	value string
-	disp  bool
-}
-
-func (a mmsAddr) addr() (out struct {
-	Kind        string
-	Value       string
-	DisplayOnly bool
-}) {
-	out.Kind, out.Value, out.DisplayOnly = a.kind, a.value, a.disp
-	return out
 }
 
 // TestParseRefusals checks the status code of each kind of refusal and
