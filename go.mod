@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/disintegration/imaging v1.6.2
+	github.com/emersion/go-vcard v0.0.0-20260618161152-d854b7e0e2d3
 	golang.org/x/image v0.48.0
 	golang.org/x/text v0.44.0
 	mellium.im/sasl v0.3.2

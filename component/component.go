@@ -25,9 +25,12 @@ import (
 var (
 	// ErrNotConnected: no session right now; try again later.
 	ErrNotConnected = errors.New("component: not connected")
-	// ErrNotGranted: the user's host did not grant this namespace and type
-	// (or has not said what it grants yet).
+	// ErrNotGranted: the user's host did not grant this namespace and
+	// type. Only the operator can change that.
 	ErrNotGranted = errors.New("component: privilege not granted")
+	// ErrPermissionsUnknown: the host has not said what it grants in this
+	// session yet; try again later.
+	ErrPermissionsUnknown = errors.New("component: host has not advertised its privileges")
 )
 
 // Config is what the component needs to connect.
@@ -52,6 +55,8 @@ type Component struct {
 	session *xmpp.Session
 	perms   map[string]Perms
 	changed chan struct{} // closed and replaced when state changes
+
+	h handlers
 
 	// OnPermissions, when set before Run, is told each host's permissions
 	// as they arrive.
@@ -215,9 +220,15 @@ func (c *Component) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement
 		for _, ns := range []string{NSPrivilege, NSPrivilege1} {
 			if priv := el.child(ns, "privilege"); priv != nil {
 				c.recordPerms(el.attr("from"), parsePrivilege(priv))
+				return nil
 			}
 		}
-		return nil
+		c.mu.RLock()
+		s := c.session
+		c.mu.RUnlock()
+		if s != nil {
+			c.dispatchChat(s, &el)
+		}
 	case "iq":
 		return c.handleIQ(t, &el)
 	}
@@ -247,20 +258,35 @@ func (c *Component) handleIQ(t xmlstream.TokenReadEncoder, el *element) error {
 	}
 	to, _ := jid.Parse(el.attr("from"))
 	reply := stanza.IQ{ID: el.attr("id"), To: to, From: c.addr, Type: stanza.ResultIQ}
-	if typ == "get" && el.child(NSDiscoInfo, "query") != nil {
-		q := el.child(NSDiscoInfo, "query")
-		var b bytes.Buffer
-		fmt.Fprintf(&b, `<query xmlns='%s'`, NSDiscoInfo)
-		if node := q.attr("node"); node != "" {
-			fmt.Fprintf(&b, ` node='%s'`, xmlEscape(node))
+	var payload *element
+	for i := range el.Children {
+		if el.Children[i].XMLName.Local != "error" {
+			payload = &el.Children[i]
+			break
 		}
-		fmt.Fprintf(&b, `><identity category='component' type='generic' name='%s'/><feature var='%s'/></query>`,
-			xmlEscape(c.cfg.Name), NSDiscoInfo)
-		_, err := xmlstream.Copy(t, reply.Wrap(tokens(b.Bytes())))
-		return err
+	}
+	if payload != nil {
+		if typ == "get" && payload.XMLName.Space == NSDiscoInfo && payload.XMLName.Local == "query" {
+			if info, ok := c.discoInfo(payload.attr("node")); ok {
+				_, err := xmlstream.Copy(t, reply.Wrap(tokens(info)))
+				return err
+			}
+		} else if h := c.h.iq[payload.XMLName.Space+" "+payload.XMLName.Local]; h != nil {
+			c.mu.RLock()
+			s := c.session
+			c.mu.RUnlock()
+			if s != nil {
+				c.dispatchIQ(s, el, h, payload)
+				return nil
+			}
+		}
 	}
 	reply.Type = stanza.ErrorIQ
-	_, err := xmlstream.Copy(t, reply.Wrap(stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}.TokenReader()))
+	cond := stanza.ServiceUnavailable
+	if payload != nil && payload.XMLName.Space == NSDiscoInfo {
+		cond = stanza.ItemNotFound
+	}
+	_, err := xmlstream.Copy(t, reply.Wrap(stanza.Error{Type: stanza.Cancel, Condition: cond}.TokenReader()))
 	return err
 }
 
@@ -284,6 +310,16 @@ func (e *IQError) Error() string {
 		s += ": " + e.Text
 	}
 	return s
+}
+
+// Permanent reports whether the server refused for a reason time will not
+// change: the account does not exist, or the write is not allowed.
+func (e *IQError) Permanent() bool {
+	switch e.Condition {
+	case "forbidden", "not-allowed", "item-not-found", "registration-required", "not-authorized":
+		return !e.Inner || e.Condition != "item-not-found"
+	}
+	return false
 }
 
 // Temporary reports whether trying again later may succeed.
@@ -317,9 +353,12 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 		cancel()
 		known = err == nil
 	}
+	if !known {
+		return nil, fmt.Errorf("%w: %s", ErrPermissionsUnknown, owner.Domainpart())
+	}
 	// Sending what was not granted makes Debian's mod_privilege write junk
 	// on the stream and kill the session: never try.
-	if !known || !p.AllowsIQ(ns, typ) {
+	if !p.AllowsIQ(ns, typ) {
 		return nil, fmt.Errorf("%w: host %s, iq %s %s", ErrNotGranted, owner.Domainpart(), typ, ns)
 	}
 
@@ -354,16 +393,14 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 	if inner.attr("type") == "error" {
 		return nil, stanzaError(owner.String(), true, inner)
 	}
-	var out bytes.Buffer
+	var out []byte
 	for i := range inner.Children {
 		if inner.Children[i].XMLName.Local == "error" {
 			continue
 		}
-		if err := xml.NewEncoder(&out).Encode(inner.Children[i]); err != nil {
-			return nil, fmt.Errorf("component: re-encode answer: %w", err)
-		}
+		out = append(out, inner.Children[i].Raw()...)
 	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
 func findForwardedIQ(answer *element) *element {
@@ -412,6 +449,8 @@ func rootNamespace(payload []byte) (string, error) {
 		}
 	}
 }
+
+type xmlTokenReader = xml.TokenReader
 
 // tokens turns well-formed XML we built ourselves into a token stream.
 func tokens(b []byte) xml.TokenReader {

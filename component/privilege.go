@@ -12,6 +12,7 @@ const (
 	NSPrivilege1 = "urn:xmpp:privilege:1"
 	NSForward    = "urn:xmpp:forward:0"
 	NSDiscoInfo  = "http://jabber.org/protocol/disco#info"
+	NSDiscoItems = "http://jabber.org/protocol/disco#items"
 )
 
 // Perms is what one host allows the component to do for its users.

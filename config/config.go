@@ -21,6 +21,7 @@ type Config struct {
 	HTTP    HTTP    `toml:"http"`
 	Profile Profile `toml:"profile"`
 	Publish Publish `toml:"publish"`
+	Limits  Limits  `toml:"limits"`
 	Log     Log     `toml:"log"`
 }
 
@@ -36,6 +37,10 @@ type XMPP struct {
 	ReconnectMax time.Duration `toml:"reconnect_max"`
 	// IQTimeout bounds one privileged IQ round trip.
 	IQTimeout time.Duration `toml:"iq_timeout"`
+	// VCardConversion says whether the server turns vcard-temp into PEP
+	// and back itself (Prosody's mod_vcard_legacy): "auto" asks each host
+	// (needs disco#info get granted), "on" or "off" say it.
+	VCardConversion string `toml:"vcard_conversion"`
 }
 
 // Storage selects the database.
@@ -56,6 +61,17 @@ type MM7 struct {
 	// AllowedIPs limits which clients may connect (CIDR or address);
 	// empty allows any client that authenticates.
 	AllowedIPs []string `toml:"allowed_ips"`
+
+	// SubmitURL is the MMSC's MM7 endpoint for replies to phones
+	// (SubmitReq); "" sends no MM7 replies.
+	SubmitURL          string `toml:"submit_url"`
+	SubmitUsername     string `toml:"submit_username"`
+	SubmitPassword     string `toml:"submit_password"`
+	SubmitPasswordFile string `toml:"submit_password_file"`
+	// VASPID, VASID and SenderAddress identify us in SubmitReq.
+	VASPID        string `toml:"vaspid"`
+	VASID         string `toml:"vasid"`
+	SenderAddress string `toml:"sender_address"`
 }
 
 // Email is the carrier-mail listener.
@@ -86,6 +102,29 @@ type Profile struct {
 	DefaultCountryCode string `toml:"default_country_code"`
 	// MaxStatusChars cuts the status line.
 	MaxStatusChars int `toml:"max_status_chars"`
+	// ServiceNumber is where phones send their MMS (a short code or a
+	// number); it is named in the linking instructions.
+	ServiceNumber string `toml:"service_number"`
+	// ServiceEmail, if set, is named as the e-mail way in.
+	ServiceEmail string `toml:"service_email"`
+	// CodeTTL is how long a link code stays valid.
+	CodeTTL time.Duration `toml:"code_ttl"`
+	// CodeDigits is the length of link codes (6 to 8).
+	CodeDigits int `toml:"code_digits"`
+	// MaxCodeFailures wrong codes end a pending link, and as many wrong
+	// codes from one number within an hour lock that number out.
+	MaxCodeFailures int `toml:"max_code_failures"`
+}
+
+// Limits are the rate limits (token buckets, persisted).
+type Limits struct {
+	// UpdatesPerHour per phone number.
+	UpdatesPerHour int `toml:"updates_per_hour"`
+	// LinkRequestsPerHour per account.
+	LinkRequestsPerHour int `toml:"link_requests_per_hour"`
+	// RepliesPerDay per phone number: we never become a way to spam a
+	// phone.
+	RepliesPerDay int `toml:"replies_per_day"`
 }
 
 // Publish governs the outbox drain.
@@ -112,6 +151,8 @@ func Default() Config {
 			ReconnectMin: time.Second,
 			ReconnectMax: time.Minute,
 			IQTimeout:    30 * time.Second,
+
+			VCardConversion: "auto",
 		},
 		Storage: Storage{Driver: "sqlite", DSN: "/var/lib/mmsprofile/state.db"},
 		MM7: MM7{
@@ -128,8 +169,15 @@ func Default() Config {
 			MaxSide:       10000,
 			MaxInputBytes: 10 << 20,
 		},
-		HTTP:    HTTP{Listen: "127.0.0.1:9090"},
-		Profile: Profile{MaxStatusChars: 140},
+		HTTP: HTTP{Listen: "127.0.0.1:9090"},
+		Profile: Profile{
+			MaxStatusChars:  140,
+			ServiceNumber:   "",
+			CodeTTL:         15 * time.Minute,
+			CodeDigits:      6,
+			MaxCodeFailures: 5,
+		},
+		Limits: Limits{UpdatesPerHour: 20, LinkRequestsPerHour: 5, RepliesPerDay: 10},
 		Publish: Publish{
 			RetryMin:    2 * time.Second,
 			RetryMax:    10 * time.Minute,
@@ -185,6 +233,9 @@ func (c *Config) resolveSecrets() error {
 	if c.MM7.Password, err = secret("mm7.password", c.MM7.Password, c.MM7.PasswordFile); err != nil {
 		return err
 	}
+	if c.MM7.SubmitPassword, err = secret("mm7.submit_password", c.MM7.SubmitPassword, c.MM7.SubmitPasswordFile); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -229,6 +280,11 @@ func (c *Config) Validate() error {
 	if c.XMPP.ReconnectMin <= 0 || c.XMPP.ReconnectMax < c.XMPP.ReconnectMin {
 		bad("xmpp.reconnect_min must be > 0 and <= xmpp.reconnect_max")
 	}
+	switch c.XMPP.VCardConversion {
+	case "auto", "on", "off":
+	default:
+		bad("xmpp.vcard_conversion %q: use auto, on or off", c.XMPP.VCardConversion)
+	}
 	if c.XMPP.IQTimeout <= 0 {
 		bad("xmpp.iq_timeout must be > 0")
 	}
@@ -263,6 +319,14 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if u := c.MM7.SubmitURL; u != "" {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			bad("mm7.submit_url %q must be an http:// or https:// URL", u)
+		}
+		if c.MM7.SenderAddress == "" {
+			bad("mm7.sender_address is required with mm7.submit_url: the short code or number replies come from")
+		}
+	}
 	if c.Email.Listen != "" {
 		checkHostPort(bad, "email.listen", c.Email.Listen)
 	}
@@ -290,6 +354,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Profile.MaxStatusChars < 1 {
 		bad("profile.max_status_chars must be > 0")
+	}
+	if c.Profile.CodeTTL < time.Minute || c.Profile.CodeTTL > 24*time.Hour {
+		bad("profile.code_ttl %v: use 1m to 24h", c.Profile.CodeTTL)
+	}
+	if c.Profile.CodeDigits < 6 || c.Profile.CodeDigits > 8 {
+		bad("profile.code_digits %d: use 6 to 8", c.Profile.CodeDigits)
+	}
+	if c.Profile.MaxCodeFailures < 1 {
+		bad("profile.max_code_failures must be >= 1")
+	}
+	if c.Limits.UpdatesPerHour < 1 || c.Limits.LinkRequestsPerHour < 1 || c.Limits.RepliesPerDay < 1 {
+		bad("limits.updates_per_hour, limits.link_requests_per_hour and limits.replies_per_day must be >= 1")
 	}
 	if c.Publish.RetryMin <= 0 || c.Publish.RetryMax < c.Publish.RetryMin {
 		bad("publish.retry_min must be > 0 and <= publish.retry_max")

@@ -58,7 +58,7 @@ func TestExampleFileIsValid(t *testing.T) {
 	}
 	// The example documents the defaults: it must not drift from them.
 	def := Default()
-	if cfg.Avatar != def.Avatar || cfg.Publish != def.Publish || cfg.HTTP != def.HTTP || cfg.Profile != def.Profile || cfg.Log != def.Log {
+	if cfg.Avatar != def.Avatar || cfg.Publish != def.Publish || cfg.HTTP != def.HTTP || cfg.Profile != def.Profile || cfg.Limits != def.Limits || cfg.Log != def.Log {
 		t.Fatalf("config.example.toml differs from Default():\n%+v\n%+v", cfg, def)
 	}
 }

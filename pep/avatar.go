@@ -60,3 +60,12 @@ func attr(s string) string {
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
 }
+
+// NSNick is XEP-0172 User Nickname.
+const NSNick = "http://jabber.org/protocol/nick"
+
+// Nick returns the <pubsub/> payload that publishes nick (XEP-0172).
+func Nick(nick string) []byte {
+	return []byte(fmt.Sprintf(`<pubsub xmlns='%s'><publish node='%s'><item id='current'><nick xmlns='%s'>%s</nick></item></publish></pubsub>`,
+		NSPubSub, NSNick, NSNick, attr(nick)))
+}

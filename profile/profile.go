@@ -11,7 +11,9 @@ import (
 
 	"mmsprofile/avatar"
 	"mmsprofile/mmsbridge"
+	"mmsprofile/outbox"
 	"mmsprofile/storage"
+	"mmsprofile/vcard"
 )
 
 // Imager brings a picture to the avatar standard.
@@ -19,26 +21,62 @@ type Imager interface {
 	Make(ctx context.Context, data []byte) (avatar.Image, error)
 }
 
-// Store is the part of storage.Store the rules need.
-type Store interface {
-	LinkByNumber(ctx context.Context, number string) (storage.Link, error)
-	CommitUpdate(ctx context.Context, u storage.Update) (int64, error)
-}
-
-// Rules are the policies applied to each MMS.
+// Rules are the operator's policies.
 type Rules struct {
-	MaxStatusChars int
+	// Domains whose accounts may be linked.
+	Domains            []string
+	DefaultCountryCode string
+	MaxStatusChars     int
+	// ServiceNumber and ServiceEmail are where phones send to; they are
+	// named in instructions.
+	ServiceNumber string
+	ServiceEmail  string
+	// Component is the component's JID, named in replies to phones.
+	Component       string
+	CodeTTL         time.Duration
+	CodeDigits      int
+	MaxCodeFailures int
+
+	UpdatesPerHour      int
+	LinkRequestsPerHour int
+	RepliesPerDay       int
 }
 
-// Service turns an incoming MMS into a committed profile update. It is the
+func (r Rules) withDefaults() Rules {
+	if r.MaxStatusChars <= 0 {
+		r.MaxStatusChars = 140
+	}
+	if r.CodeTTL <= 0 {
+		r.CodeTTL = 15 * time.Minute
+	}
+	if r.CodeDigits < 6 || r.CodeDigits > 8 {
+		r.CodeDigits = 6
+	}
+	if r.MaxCodeFailures <= 0 {
+		r.MaxCodeFailures = 5
+	}
+	if r.UpdatesPerHour <= 0 {
+		r.UpdatesPerHour = 20
+	}
+	if r.LinkRequestsPerHour <= 0 {
+		r.LinkRequestsPerHour = 5
+	}
+	if r.RepliesPerDay <= 0 {
+		r.RepliesPerDay = 10
+	}
+	return r
+}
+
+// Service turns incoming MMS into committed profile updates, commands and
+// replies, and serves the account holder's requests. It is the
 // mmsbridge.Receiver both transports hand their messages to.
 type Service struct {
-	store  Store
+	store  storage.Store
 	imager Imager
 	rules  Rules
 	log    *slog.Logger
-	// committed is told after each new commit, so the publisher can start
-	// at once instead of waiting for its next poll.
+	// committed is told after each commit, so the publisher can start at
+	// once instead of waiting for its next poll.
 	committed func()
 	now       func() time.Time
 }
@@ -46,31 +84,107 @@ type Service struct {
 var _ mmsbridge.Receiver = (*Service)(nil)
 
 // New builds the service. committed may be nil.
-func New(store Store, imager Imager, rules Rules, committed func(), log *slog.Logger) *Service {
-	if rules.MaxStatusChars <= 0 {
-		rules.MaxStatusChars = 140
-	}
+func New(store storage.Store, imager Imager, rules Rules, committed func(), log *slog.Logger) *Service {
 	if committed == nil {
 		committed = func() {}
 	}
-	return &Service{store: store, imager: imager, rules: rules, log: log, committed: committed, now: time.Now}
+	return &Service{store: store, imager: imager, rules: rules.withDefaults(), log: log, committed: committed, now: time.Now}
 }
 
-// Receive applies one MMS. It returns nil once the update is committed (or
-// was committed by an earlier delivery of the same message).
+// Receive applies one MMS. It returns nil once everything it changes (an
+// update, a link, the replies it owes) is committed.
 func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
+	in := storage.Inbound{Source: string(msg.Transport), Key: msg.Key, Sender: msg.Sender, Received: msg.Received}
+	if in.Sender == "" {
+		in.Sender = msg.SenderRaw
+	}
+	if in.Received.IsZero() {
+		in.Received = s.now()
+	}
+	err := s.receive(ctx, msg, &in)
+	switch r, refused := mmsbridge.AsRefusal(err); {
+	case err == nil:
+		if in.Outcome == "" {
+			in.Outcome = "accepted"
+		}
+	case refused:
+		in.Outcome, in.Reason = "refused", r.Text
+	default:
+		in.Outcome, in.Reason = "failed", err.Error()
+	}
+	if lerr := s.store.LogInbound(context.WithoutCancel(ctx), in); lerr != nil {
+		s.log.Warn("inbound log", "err", lerr)
+	}
+	s.log.Info("mms", "transport", in.Source, "key", in.Key, "sender", MaskNumber(in.Sender), "jid", in.JID, "outcome", in.Outcome, "reason", in.Reason)
+	return err
+}
+
+func (s *Service) receive(ctx context.Context, msg *mmsbridge.Message, in *storage.Inbound) error {
 	if !strings.HasPrefix(msg.Sender, "+") {
 		if msg.SenderRaw == "" {
 			return mmsbridge.Refuse(mmsbridge.ReasonBadSender, "the message has no sender number")
 		}
 		return mmsbridge.Refuse(mmsbridge.ReasonBadSender, "sender %q is not a phone number", msg.SenderRaw)
 	}
+	if msg.Key == "" {
+		return mmsbridge.Refuse(mmsbridge.ReasonContent, "the message carries no identifier")
+	}
 	link, err := s.store.LinkByNumber(ctx, msg.Sender)
-	if errors.Is(err, storage.ErrNotFound) {
+	linked := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("profile: look up %s: %w", msg.Sender, err)
+	}
+	if linked {
+		in.JID = link.JID
+	}
+
+	cmd, code := parseCommand(msg.Subject, msg.Text())
+	switch cmd {
+	case cmdLink:
+		in.Outcome = "command"
+		return s.confirmLink(ctx, msg, code, link, linked, in)
+	case cmdStop:
+		in.Outcome = "command"
+		return s.phoneUnlink(ctx, msg, link, linked)
+	case cmdHelp, cmdStart:
+		in.Outcome = "command"
+		if linked {
+			return s.reply(ctx, msg, link.JID, textHelpLinked(link.JID))
+		}
+		return s.reply(ctx, msg, "", s.textHowToLink())
+	}
+
+	if !linked {
+		if p, err := s.store.PendingLinkByNumber(ctx, msg.Sender); err == nil && s.now().Before(p.Expires) {
+			if err := s.reply(ctx, msg, "", textPendingNeedsCode(p.JID)); err != nil {
+				return err
+			}
+			return mmsbridge.Refuse(mmsbridge.ReasonUnknownSender, "number %s is waiting for its link code: send LINK and the code first", msg.Sender)
+		}
+		if err := s.reply(ctx, msg, "", s.textHowToLink()); err != nil {
+			return err
+		}
 		return mmsbridge.Refuse(mmsbridge.ReasonUnknownSender, "number %s is not linked to an XMPP account", msg.Sender)
 	}
+	return s.update(ctx, msg, link)
+}
+
+// update applies an MMS from a linked number to its account.
+func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link storage.Link) error {
+	ok, wait, err := s.store.Allow(ctx, "updates:"+msg.Sender, perHour(s.rules.UpdatesPerHour), s.now())
 	if err != nil {
-		return fmt.Errorf("profile: look up %s: %w", msg.Sender, err)
+		return fmt.Errorf("profile: rate limit: %w", err)
+	}
+	if !ok {
+		text := fmt.Sprintf("Too many updates from this phone; try again in %s.", roundUp(wait))
+		if err := s.reply(ctx, msg, link.JID, text); err != nil {
+			return err
+		}
+		return mmsbridge.Refuse(mmsbridge.ReasonDenied, "%s", text)
+	}
+	prefs, err := s.store.Prefs(ctx, link.JID)
+	if err != nil {
+		return fmt.Errorf("profile: preferences of %s: %w", link.JID, err)
 	}
 
 	u := storage.Update{
@@ -78,37 +192,132 @@ func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
 		Key:      msg.Key,
 		JID:      link.JID,
 		Number:   msg.Sender,
-		Status:   cutRunes(oneLine(msg.Text()), s.rules.MaxStatusChars),
 		Received: msg.Received,
 	}
 	if u.Received.IsZero() {
 		u.Received = s.now()
 	}
-	if u.Key == "" {
-		return mmsbridge.Refuse(mmsbridge.ReasonContent, "the message carries no identifier")
+	var ignored, notes []string
+	text, nick, nickNote := splitNick(msg.Text())
+	if nickNote != "" {
+		notes = append(notes, nickNote)
 	}
-
+	own, cardNotes := ownCard(msg, s.rules.DefaultCountryCode)
+	notes = append(notes, cardNotes...)
 	images := msg.Images()
-	if len(images) > 0 {
-		img, err := s.firstUsableImage(ctx, images)
-		if err != nil {
-			return err
-		}
-		u.Avatar = &storage.Avatar{ID: img.ID, Type: img.Type, Width: img.Width, Height: img.Height, Data: img.Data}
+	if len(images) == 0 && own != nil && own.Photo != nil && prefs.VCard {
+		// The sender's own card carries a picture: it goes through the
+		// same standard as an attached photo, never published as it came.
+		images = []mmsbridge.Part{{ContentType: own.Photo.Type, Data: own.Photo.Data}}
 	}
-	if u.Avatar == nil && u.Status == "" {
+	if len(images) > 0 {
+		if !prefs.Avatar {
+			ignored = append(ignored, "pictures")
+		} else {
+			img, err := s.firstUsableImage(ctx, images)
+			if err != nil {
+				if r, ok := mmsbridge.AsRefusal(err); ok {
+					s.tellRefusal(ctx, msg, link.JID, prefs, r.Text)
+				}
+				return err
+			}
+			u.Avatar = &storage.Avatar{ID: img.ID, Type: img.Type, Width: img.Width, Height: img.Height, Data: img.Data}
+		}
+	}
+	var prof outbox.Profile
+	if status := cutRunes(cleanText(text), s.rules.MaxStatusChars); status != "" {
+		if prefs.Status {
+			u.Status, prof.Status = status, &status
+		} else {
+			ignored = append(ignored, "status text")
+		}
+	}
+	if nick == "" && own != nil && prefs.VCard {
+		nick = cutRunes(cleanText(own.Nickname), maxNickChars)
+	}
+	if nick != "" {
+		if prefs.Nick {
+			u.Nick, prof.Nick = nick, &nick
+		} else {
+			ignored = append(ignored, "nicknames")
+		}
+	}
+	if own != nil {
+		if prefs.VCard {
+			f := own.Fields(func(field string) bool { return field != vcard.FieldPhoto && field != vcard.FieldNickname })
+			if fieldsSet(f) {
+				prof.VCard = &f
+			}
+		} else {
+			ignored = append(ignored, "contact details")
+		}
+	}
+	if prof.Status != nil || prof.Nick != nil || prof.VCard != nil {
+		u.Entries = append(u.Entries, outbox.ProfileEntry(link.JID, prof))
+	}
+	if len(notes) > 0 {
+		s.log.Info("parts of an mms left out", "jid", link.JID, "why", strings.Join(notes, "; "))
+	}
+	if u.Avatar == nil && u.Status == "" && u.Nick == "" && prof.VCard == nil {
+		if len(ignored) > 0 {
+			text := fmt.Sprintf("This account does not take %s by MMS (see its preferences).", strings.Join(ignored, " or "))
+			s.tellRefusal(ctx, msg, link.JID, prefs, text)
+			return mmsbridge.Refuse(mmsbridge.ReasonDenied, "%s", text)
+		}
 		return mmsbridge.Refuse(mmsbridge.ReasonContent, "nothing to publish: send a photo or a line of text")
+	}
+	if prefs.Notify {
+		u.Entries = append(u.Entries, outbox.MessageEntry(link.JID, textUpdated(u, prof.VCard != nil, msg.Sender, notes)))
 	}
 
 	id, err := s.store.CommitUpdate(ctx, u)
 	switch {
 	case errors.Is(err, storage.ErrDuplicate):
-		s.log.Info("duplicate delivery ignored", "jid", link.JID, "key", u.Key, "update", id)
+		s.log.Debug("duplicate delivery ignored", "jid", link.JID, "key", u.Key, "update", id)
 		return nil
 	case err != nil:
 		return fmt.Errorf("profile: commit update for %s: %w", link.JID, err)
 	}
-	s.log.Info("update committed", "jid", link.JID, "update", id, "avatar", u.Avatar != nil, "status_chars", utf8.RuneCountInString(u.Status))
+	s.committed()
+	return nil
+}
+
+// tellRefusal lets both ends know why an MMS from a linked number did not
+// change anything. It is best effort: the refusal itself reaches the MMSC.
+func (s *Service) tellRefusal(ctx context.Context, msg *mmsbridge.Message, jid string, prefs storage.Prefs, reason string) {
+	if err := s.reply(ctx, msg, jid, "Your MMS was not applied: "+reason); err != nil {
+		s.log.Warn("reply to phone", "err", err)
+	}
+	if prefs.Notify {
+		body := fmt.Sprintf("An MMS from %s was not applied: %s", FormatNumber(msg.Sender), reason)
+		if err := s.store.Enqueue(ctx, outbox.MessageEntry(jid, body)); err != nil {
+			s.log.Warn("notify account", "err", err)
+		} else {
+			s.committed()
+		}
+	}
+}
+
+// reply queues a message back to the phone, within the per-phone daily
+// budget: past it the phone hears nothing more from us that day.
+func (s *Service) reply(ctx context.Context, msg *mmsbridge.Message, jid, text string) error {
+	ok, _, err := s.store.Allow(ctx, "replies:"+msg.Sender, perDay(s.rules.RepliesPerDay), s.now())
+	if err != nil {
+		return fmt.Errorf("profile: reply budget: %w", err)
+	}
+	if !ok {
+		s.log.Info("reply budget spent; not replying", "sender", MaskNumber(msg.Sender))
+		return nil
+	}
+	r := outbox.Reply{Transport: string(msg.Transport), To: msg.Sender, Text: text, LinkedID: msg.LinkedID, Subject: "mmsprofile"}
+	if msg.Transport == mmsbridge.TransportEmail {
+		r.To, r.InReplyTo, r.Subject = msg.SenderRaw, msg.MessageID, "Re: "+msg.Subject
+	} else if r.LinkedID == "" {
+		r.LinkedID = msg.MessageID
+	}
+	if err := s.store.Enqueue(ctx, outbox.ReplyEntry(jid, r)); err != nil {
+		return fmt.Errorf("profile: queue reply: %w", err)
+	}
 	s.committed()
 	return nil
 }
@@ -143,7 +352,15 @@ func refusalText(err error) string {
 	return msg
 }
 
-func oneLine(s string) string {
+// cleanText makes one status line: control characters out, white space
+// folded.
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
 	return strings.Join(strings.Fields(s), " ")
 }
 
@@ -153,4 +370,16 @@ func cutRunes(s string, n int) string {
 	}
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+func perHour(n int) storage.Rate { return storage.Rate{Per: time.Hour / time.Duration(n), Burst: n} }
+func perDay(n int) storage.Rate {
+	return storage.Rate{Per: 24 * time.Hour / time.Duration(n), Burst: n}
+}
+
+func roundUp(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return time.Minute
+	}
+	return d.Round(time.Minute)
 }

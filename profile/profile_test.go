@@ -2,45 +2,22 @@ package profile
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"mmsprofile/avatar"
 	"mmsprofile/mmsbridge"
+	"mmsprofile/outbox"
 	"mmsprofile/storage"
+	"mmsprofile/storage/sqlite"
 )
-
-type fakeStore struct {
-	links   map[string]string
-	commits []storage.Update
-	seen    map[string]int64
-	fail    error
-}
-
-func (f *fakeStore) LinkByNumber(_ context.Context, n string) (storage.Link, error) {
-	j, ok := f.links[n]
-	if !ok {
-		return storage.Link{}, storage.ErrNotFound
-	}
-	return storage.Link{JID: j, Number: n}, nil
-}
-
-func (f *fakeStore) CommitUpdate(_ context.Context, u storage.Update) (int64, error) {
-	if f.fail != nil {
-		return 0, f.fail
-	}
-	if id, ok := f.seen[u.Source+u.Key]; ok {
-		return id, storage.ErrDuplicate
-	}
-	f.commits = append(f.commits, u)
-	id := int64(len(f.commits))
-	f.seen[u.Source+u.Key] = id
-	return id, nil
-}
 
 type fakeImager struct{}
 
@@ -51,53 +28,129 @@ func (fakeImager) Make(_ context.Context, data []byte) (avatar.Image, error) {
 	case "bomb":
 		return avatar.Image{}, errors.Join(errors.New("avatar: decode jpeg 60000x60000"), avatar.ErrTooLarge)
 	}
-	return avatar.Image{ID: "id-" + string(data), Type: "image/png", Width: 128, Height: 128, Data: []byte("png:" + string(data))}, nil
+	return avatar.Image{ID: sha1hex(data), Type: "image/png", Width: 128, Height: 128, Data: data}, nil
 }
 
-func newService(t *testing.T) (*Service, *fakeStore, *int) {
-	t.Helper()
-	st := &fakeStore{links: map[string]string{"+12025550143": "alice@example.org"}, seen: map[string]int64{}}
-	woken := 0
-	s := New(st, fakeImager{}, Rules{MaxStatusChars: 12}, func() { woken++ }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return s, st, &woken
+const (
+	alice       = "alice@example.org"
+	aliceNumber = "+12025550143"
+)
+
+type fixture struct {
+	svc   *Service
+	store storage.Store
+	now   time.Time
+	woken int
 }
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{store: st, now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	f.svc = New(st, fakeImager{}, Rules{
+		Domains: []string{"example.org"}, MaxStatusChars: 12, Component: "mms.example.org",
+		ServiceNumber: "12345", UpdatesPerHour: 3, RepliesPerDay: 100,
+	}, func() { f.woken++ }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.svc.now = func() time.Time { return f.now }
+	return f
+}
+
+func (f *fixture) link(t *testing.T) {
+	t.Helper()
+	if err := f.store.AddLink(t.Context(), alice, aliceNumber, "test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var seq int
 
 func msg(sender string, parts ...mmsbridge.Part) *mmsbridge.Message {
-	return &mmsbridge.Message{Transport: mmsbridge.TransportMM7, Key: "relay/1", Sender: sender, SenderRaw: sender, Received: time.Unix(1, 0), Parts: parts}
+	seq++
+	return &mmsbridge.Message{Transport: mmsbridge.TransportMM7, Key: "relay/" + string(rune('a'+seq%26)) + time.Now().Format("150405.000000000"),
+		MessageID: "mid", Sender: sender, SenderRaw: sender, Parts: parts}
 }
 
-func img(data string) mmsbridge.Part { return mmsbridge.Part{ContentType: "image/jpeg", Data: []byte(data)} }
-func text(s string) mmsbridge.Part  { return mmsbridge.Part{ContentType: "text/plain", Data: []byte(s)} }
+func img(data string) mmsbridge.Part {
+	return mmsbridge.Part{ContentType: "image/jpeg", Data: []byte(data)}
+}
+func text(s string) mmsbridge.Part { return mmsbridge.Part{ContentType: "text/plain", Data: []byte(s)} }
 
-func TestReceive(t *testing.T) {
+// pending returns the outbox as "kind:jid:text" lines.
+func (f *fixture) pending(t *testing.T) []storage.OutboxItem {
+	t.Helper()
+	items, err := f.store.DueOutbox(t.Context(), f.now.Add(time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+func (f *fixture) replies(t *testing.T) []string {
+	var out []string
+	for _, it := range f.pending(t) {
+		if it.Kind == storage.KindReply {
+			var r outbox.Reply
+			if err := outbox.Decode(it, &r); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r.Text)
+		}
+	}
+	return out
+}
+
+func (f *fixture) messages(t *testing.T, jid string) []string {
+	var out []string
+	for _, it := range f.pending(t) {
+		if it.Kind == storage.KindMessage && it.JID == jid {
+			var m outbox.Message
+			if err := outbox.Decode(it, &m); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+func TestUpdateFromLinkedNumber(t *testing.T) {
 	tests := []struct {
 		name       string
 		msg        *mmsbridge.Message
 		wantReason mmsbridge.Reason
 		wantText   string // part of the refusal
-		wantAvatar string
+		wantAvatar bool
 		wantStatus string
 	}{
-		{name: "photo and text", msg: msg("+12025550143", img("a"), text("  hello\n world  ")), wantAvatar: "id-a", wantStatus: "hello world"},
-		{name: "long text is cut", msg: msg("+12025550143", text("abcdefghijklmnop")), wantStatus: "abcdefghijk…"},
-		{name: "second picture used when first is bad", msg: msg("+12025550143", img(""), img("b")), wantAvatar: "id-b"},
-		{name: "unknown number", msg: msg("+12025550199", img("a")), wantReason: mmsbridge.ReasonUnknownSender, wantText: "not linked"},
+		{name: "photo and text", msg: msg(aliceNumber, img("a"), text("  hello\n world  ")), wantAvatar: true, wantStatus: "hello world"},
+		{name: "long text is cut", msg: msg(aliceNumber, text("abcdefghijklmnop")), wantStatus: "abcdefghijk…"},
+		{name: "control characters", msg: msg(aliceNumber, text("a\x00b\x1bc")), wantStatus: "a b c"},
+		{name: "second picture used when first is bad", msg: msg(aliceNumber, img(""), img("b")), wantAvatar: true},
 		{name: "no sender", msg: msg("", img("a")), wantReason: mmsbridge.ReasonBadSender, wantText: "no sender"},
 		{name: "short code", msg: msg("12345", img("a")), wantReason: mmsbridge.ReasonBadSender, wantText: "not a phone number"},
-		{name: "bomb", msg: msg("+12025550143", img("bomb")), wantReason: mmsbridge.ReasonContent, wantText: "too large"},
-		{name: "empty picture", msg: msg("+12025550143", img("")), wantReason: mmsbridge.ReasonContent, wantText: "empty"},
-		{name: "nothing", msg: msg("+12025550143", mmsbridge.Part{ContentType: "application/smil", Data: []byte("<smil/>")}), wantReason: mmsbridge.ReasonContent, wantText: "nothing to publish"},
+		{name: "bomb", msg: msg(aliceNumber, img("bomb")), wantReason: mmsbridge.ReasonContent, wantText: "too large"},
+		{name: "empty picture", msg: msg(aliceNumber, img("")), wantReason: mmsbridge.ReasonContent, wantText: "empty"},
+		{name: "nothing", msg: msg(aliceNumber, mmsbridge.Part{ContentType: "application/smil", Data: []byte("<smil/>")}), wantReason: mmsbridge.ReasonContent, wantText: "nothing to publish"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, st, woken := newService(t)
-			err := s.Receive(context.Background(), tc.msg)
+			f := newFixture(t)
+			f.link(t)
+			err := f.svc.Receive(t.Context(), tc.msg)
+			recent, rerr := f.store.RecentUpdates(t.Context(), alice, 10)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
 			if tc.wantReason != 0 {
 				r, ok := mmsbridge.AsRefusal(err)
 				if !ok || r.Reason != tc.wantReason || !strings.Contains(r.Text, tc.wantText) {
 					t.Fatalf("err %v, want refusal %d containing %q", err, tc.wantReason, tc.wantText)
 				}
-				if len(st.commits) != 0 || *woken != 0 {
+				if len(recent) != 0 {
 					t.Fatal("a refused message was committed")
 				}
 				return
@@ -105,48 +158,238 @@ func TestReceive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(st.commits) != 1 || *woken != 1 {
-				t.Fatalf("commits %d, woken %d", len(st.commits), *woken)
+			if len(recent) != 1 || f.woken == 0 {
+				t.Fatalf("updates %d, woken %d", len(recent), f.woken)
 			}
-			u := st.commits[0]
-			if u.JID != "alice@example.org" || u.Status != tc.wantStatus {
-				t.Fatalf("update %+v", u)
+			if recent[0].Status != tc.wantStatus || (recent[0].AvatarID != "") != tc.wantAvatar {
+				t.Fatalf("update %+v", recent[0])
 			}
-			if got := ""; u.Avatar != nil {
-				got = u.Avatar.ID
-				if got != tc.wantAvatar {
-					t.Fatalf("avatar %q, want %q", got, tc.wantAvatar)
-				}
-			} else if tc.wantAvatar != "" {
-				t.Fatal("no avatar")
+			if got := f.messages(t, alice); len(got) != 1 || !strings.Contains(got[0], "updated from +1 202-555-0143") {
+				t.Fatalf("notification %q", got)
 			}
 		})
 	}
 }
 
 func TestDuplicateIsAcceptedOnce(t *testing.T) {
-	s, st, woken := newService(t)
-	m := msg("+12025550143", img("a"))
-	for i := 0; i < 3; i++ {
-		if err := s.Receive(context.Background(), m); err != nil {
+	f := newFixture(t)
+	f.link(t)
+	m := msg(aliceNumber, img("a"))
+	for range 3 {
+		if err := f.svc.Receive(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(st.commits) != 1 || *woken != 1 {
-		t.Fatalf("commits %d, woken %d", len(st.commits), *woken)
+	recent, _ := f.store.RecentUpdates(t.Context(), alice, 10)
+	if len(recent) != 1 {
+		t.Fatalf("%d updates", len(recent))
 	}
 }
 
-// A storage failure is not a refusal: the transport must tell the sender to
-// retry rather than drop the message.
-func TestStorageFailureIsTemporary(t *testing.T) {
-	s, st, _ := newService(t)
-	st.fail = errors.New("disk full")
-	err := s.Receive(context.Background(), msg("+12025550143", img("a")))
-	if err == nil {
-		t.Fatal("no error")
+func TestUpdatesAreRateLimited(t *testing.T) {
+	f := newFixture(t)
+	f.link(t)
+	for i := range 3 {
+		if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("hi"))); err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
 	}
-	if _, ok := mmsbridge.AsRefusal(err); ok {
-		t.Fatalf("storage failure reported as refusal: %v", err)
+	err := f.svc.Receive(t.Context(), msg(aliceNumber, text("hi")))
+	if r, ok := mmsbridge.AsRefusal(err); !ok || r.Reason != mmsbridge.ReasonDenied {
+		t.Fatalf("fourth update: %v, want denied", err)
 	}
+	f.now = f.now.Add(21 * time.Minute) // one token back (3 per hour)
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("hi"))); err != nil {
+		t.Fatalf("after refill: %v", err)
+	}
+}
+
+func TestPreferencesAreHonoured(t *testing.T) {
+	f := newFixture(t)
+	f.link(t)
+	p := storage.DefaultPrefs()
+	p.Avatar, p.Notify = false, false
+	if err := f.svc.SetPrefs(t.Context(), alice, p); err != nil {
+		t.Fatal(err)
+	}
+	err := f.svc.Receive(t.Context(), msg(aliceNumber, img("a")))
+	if r, ok := mmsbridge.AsRefusal(err); !ok || r.Reason != mmsbridge.ReasonDenied || !strings.Contains(r.Text, "pictures") {
+		t.Fatalf("picture with avatar off: %v", err)
+	}
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, img("a"), text("status only"))); err != nil {
+		t.Fatal(err)
+	}
+	recent, _ := f.store.RecentUpdates(t.Context(), alice, 10)
+	if len(recent) != 1 || recent[0].AvatarID != "" || recent[0].Status != "status only" {
+		t.Fatalf("updates %+v", recent)
+	}
+	if got := f.messages(t, alice); len(got) != 0 {
+		t.Fatalf("notified with notify off: %q", got)
+	}
+}
+
+var codeRe = regexp.MustCompile(`LINK (\d{6,8})`)
+
+func TestLinkWithCode(t *testing.T) {
+	f := newFixture(t)
+	// An unknown phone is told how to link, and refused.
+	err := f.svc.Receive(t.Context(), msg(aliceNumber, img("a")))
+	if r, ok := mmsbridge.AsRefusal(err); !ok || r.Reason != mmsbridge.ReasonUnknownSender {
+		t.Fatalf("unknown phone: %v", err)
+	}
+	if got := f.replies(t); len(got) != 1 || !strings.Contains(got[0], "Link a phone number") {
+		t.Fatalf("replies %q", got)
+	}
+
+	in, err := f.svc.RequestLink(t.Context(), alice+"/phone", "+1 202 555 0143")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.Text, "LINK "+in.Code) || !strings.Contains(in.Text, "12345") || len(in.Code) != 6 {
+		t.Fatalf("instructions %q (code %q)", in.Text, in.Code)
+	}
+	// A photo before the code: the phone is told to send the code first.
+	err = f.svc.Receive(t.Context(), msg(aliceNumber, img("a")))
+	if r, ok := mmsbridge.AsRefusal(err); !ok || !strings.Contains(r.Text, "waiting for its link code") {
+		t.Fatalf("photo while pending: %v", err)
+	}
+	// A wrong code counts; the right one links.
+	wrong := "000000"
+	if in.Code == wrong {
+		wrong = "111111"
+	}
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("link "+wrong))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.LinkByNumber(t.Context(), aliceNumber); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("linked by a wrong code: %v", err)
+	}
+	if err := f.svc.Receive(t.Context(), &mmsbridge.Message{Transport: mmsbridge.TransportMM7, Key: "k-ok", Sender: aliceNumber,
+		SenderRaw: aliceNumber, Subject: " Link  " + in.Code[:3] + " " + in.Code[3:] + " "}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := f.store.LinkByNumber(t.Context(), aliceNumber)
+	if err != nil || l.JID != alice {
+		t.Fatalf("link %+v, %v", l, err)
+	}
+	replies := f.replies(t)
+	if last := replies[len(replies)-1]; !strings.Contains(last, "Linked to "+alice) {
+		t.Fatalf("last reply %q", last)
+	}
+	if got := f.messages(t, alice); len(got) == 0 || !strings.Contains(got[len(got)-1], "now linked") {
+		t.Fatalf("account not told: %q", got)
+	}
+	audit, err := f.store.Audit(t.Context(), 10)
+	if err != nil || len(audit) == 0 || audit[0].Actor != "phone:"+aliceNumber {
+		t.Fatalf("audit %+v, %v", audit, err)
+	}
+
+	// STOP unlinks from the phone.
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("STOP"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.LinkByNumber(t.Context(), aliceNumber); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("still linked after STOP: %v", err)
+	}
+}
+
+func TestWrongCodesCancel(t *testing.T) {
+	f := newFixture(t)
+	in, err := f.svc.RequestLink(t.Context(), alice, aliceNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := "000000"
+	if in.Code == wrong {
+		wrong = "111111"
+	}
+	for range 5 {
+		if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("LINK "+wrong))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Even the right code is too late now.
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("LINK "+in.Code))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.LinkByNumber(t.Context(), aliceNumber); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("linked after 5 wrong codes: %v", err)
+	}
+	if got := f.messages(t, alice); len(got) != 1 || !strings.Contains(got[0], "cancelled after 5 wrong codes") {
+		t.Fatalf("account not told: %q", got)
+	}
+}
+
+func TestCodeExpires(t *testing.T) {
+	f := newFixture(t)
+	in, err := f.svc.RequestLink(t.Context(), alice, aliceNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(16 * time.Minute)
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, text("LINK "+in.Code))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.LinkByNumber(t.Context(), aliceNumber); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("linked with an expired code: %v", err)
+	}
+	if got := f.replies(t); !strings.Contains(got[len(got)-1], "expired") {
+		t.Fatalf("replies %q", got)
+	}
+}
+
+func TestRequestLinkRefusals(t *testing.T) {
+	f := newFixture(t)
+	f.link(t)
+	var ue *UserError
+	for _, tc := range []struct{ account, number, want string }{
+		{"mallory@elsewhere.net", "+12025550199", "cannot be linked here"},
+		{"not a jid@@", "+12025550199", "not an account"},
+		{"bob@example.org", "12", "not a phone number"},
+		{"bob@example.org", aliceNumber, "linked to another account"},
+		{alice, aliceNumber, "already linked to this account"},
+	} {
+		_, err := f.svc.RequestLink(t.Context(), tc.account, tc.number)
+		if !errors.As(err, &ue) || !strings.Contains(ue.Text, tc.want) {
+			t.Errorf("RequestLink(%s, %s) = %v, want %q", tc.account, tc.number, err, tc.want)
+		}
+	}
+}
+
+func TestParseCommand(t *testing.T) {
+	for _, tc := range []struct {
+		subject, text string
+		cmd           command
+		code          string
+	}{
+		{"", "LINK 123456", cmdLink, "123456"},
+		{"link 123 456", "", cmdLink, "123456"},
+		{"", "  Link:12345678. ", cmdLink, "12345678"},
+		{"", "stop", cmdStop, ""},
+		{"UNLINK", "", cmdStop, ""},
+		{"", "Help!", cmdHelp, ""},
+		{"", "START", cmdStart, ""},
+		{"", "link me to my friends please", cmdNone, ""},
+		{"", "stop the world, I want to get off", cmdNone, ""},
+		{"Photo", "At the beach", cmdNone, ""},
+	} {
+		cmd, code := parseCommand(tc.subject, tc.text)
+		if cmd != tc.cmd || code != tc.code {
+			t.Errorf("parseCommand(%q, %q) = %v %q, want %v %q", tc.subject, tc.text, cmd, code, tc.cmd, tc.code)
+		}
+	}
+}
+
+func TestMaskAndFormatNumber(t *testing.T) {
+	if got := MaskNumber("+12025550143"); got != "+1••••••••43" {
+		t.Fatalf("MaskNumber = %q", got)
+	}
+	if got := FormatNumber("+12025550143"); got != "+1 202-555-0143" {
+		t.Fatalf("FormatNumber = %q", got)
+	}
+}
+
+func sha1hex(b []byte) string {
+	h := sha1.Sum(b)
+	return hex.EncodeToString(h[:])
 }

@@ -10,14 +10,35 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/component"
+	"mmsprofile/outbox"
 	"mmsprofile/pep"
 	"mmsprofile/storage"
 )
 
-// Writer sends IQs on a user's behalf; *component.Component is one.
+// Writer sends IQs on a user's behalf and messages from the component;
+// *component.Component is one.
 type Writer interface {
 	PrivilegedIQ(ctx context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error)
+	SendMessage(ctx context.Context, to jid.JID, body string) error
 }
+
+// Replier sends a reply to a phone over one transport.
+type Replier interface {
+	Reply(ctx context.Context, r outbox.Reply) error
+}
+
+// ReplierFunc lets a function serve as a Replier.
+type ReplierFunc func(ctx context.Context, r outbox.Reply) error
+
+// Reply calls f.
+func (f ReplierFunc) Reply(ctx context.Context, r outbox.Reply) error { return f(ctx, r) }
+
+// Permanent marks an error that retrying cannot fix: the item is given up
+// at once, with the reason kept.
+type Permanent struct{ Err error }
+
+func (p *Permanent) Error() string { return p.Err.Error() }
+func (p *Permanent) Unwrap() error { return p.Err }
 
 // Outbox is the part of storage.Store the publisher needs.
 type Outbox interface {
@@ -32,8 +53,11 @@ type Config struct {
 	RetryMin    time.Duration
 	RetryMax    time.Duration
 	MaxAttempts int
-	Poll        time.Duration
-	Batch       int
+	// VCardConversion: "auto" asks each host (privileged disco#info),
+	// "on"/"off" say whether the server converts vcard-temp ↔ PEP itself.
+	VCardConversion string
+	Poll            time.Duration
+	Batch           int
 }
 
 // Result is reported after each attempt, for metrics and tests.
@@ -46,18 +70,21 @@ type Result struct {
 
 // Publisher drains the outbox into the server.
 type Publisher struct {
-	out  Outbox
-	w    Writer
-	cfg  Config
-	log  *slog.Logger
-	wake chan struct{}
+	out      Outbox
+	w        Writer
+	repliers map[string]Replier
+	cfg      Config
+	log      *slog.Logger
+	wake     chan struct{}
+	conv     conversion
 	// OnResult, if set before Run, is called after every attempt.
 	OnResult func(Result)
 	now      func() time.Time
 }
 
-// New builds a publisher.
-func New(out Outbox, w Writer, cfg Config, log *slog.Logger) *Publisher {
+// New builds a publisher. repliers maps a transport ("mm7", "email") to
+// its way back to phones; a transport without one fails its replies.
+func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slog.Logger) *Publisher {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 32
 	}
@@ -73,7 +100,10 @@ func New(out Outbox, w Writer, cfg Config, log *slog.Logger) *Publisher {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 50
 	}
-	return &Publisher{out: out, w: w, cfg: cfg, log: log, wake: make(chan struct{}, 1), now: time.Now}
+	if cfg.VCardConversion == "" {
+		cfg.VCardConversion = "auto"
+	}
+	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}}, log: log, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // Wake makes Run look at the outbox now. It never blocks.
@@ -112,22 +142,12 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("publisher: read outbox: %w", err)
 	}
-	latest := map[string]int64{}
+	// Storage already keeps only the newest avatar per account pending;
+	// items go out oldest first, so one account's changes keep their order.
 	for _, it := range items {
-		latest[it.JID+"\x00"+it.Kind] = it.ID
-	}
-	for _, it := range items {
-		// An older avatar still waiting when a newer one arrived would only
-		// flash by on the user's contacts: publish the newest only.
-		if latest[it.JID+"\x00"+it.Kind] != it.ID {
-			if err := p.out.OutboxDone(ctx, it.ID); err != nil {
-				return false, fmt.Errorf("publisher: drop superseded item %d: %w", it.ID, err)
-			}
-			continue
-		}
 		start := p.now()
 		err := p.publish(ctx, it)
-		if errors.Is(err, component.ErrNotConnected) || ctx.Err() != nil {
+		if errors.Is(err, component.ErrNotConnected) || errors.Is(err, component.ErrPermissionsUnknown) || ctx.Err() != nil {
 			// Nothing was tried; the item stays due for the next session.
 			return false, nil
 		}
@@ -150,7 +170,7 @@ func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr er
 		return true, nil
 	}
 	attempts := it.Attempts + 1
-	if attempts >= p.cfg.MaxAttempts {
+	if attempts >= p.cfg.MaxAttempts || isPermanent(pubErr) {
 		p.log.Error("giving up publishing", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempts", attempts, "err", pubErr)
 		if err := p.out.OutboxFail(ctx, it.ID, pubErr.Error()); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return false, fmt.Errorf("publisher: mark %d failed: %w", it.ID, err)
@@ -165,6 +185,15 @@ func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr er
 	return false, pubErr
 }
 
+func isPermanent(err error) bool {
+	var p *Permanent
+	if errors.As(err, &p) || errors.Is(err, component.ErrNotGranted) {
+		return true
+	}
+	var iqErr *component.IQError
+	return errors.As(err, &iqErr) && iqErr.Permanent()
+}
+
 func retryDelay(min, max time.Duration, attempts int) time.Duration {
 	d := min
 	for i := 1; i < attempts && d < max; i++ {
@@ -177,15 +206,42 @@ func retryDelay(min, max time.Duration, attempts int) time.Duration {
 }
 
 func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {
-	owner, err := jid.Parse(it.JID)
-	if err != nil {
-		return fmt.Errorf("publisher: jid %q: %w", it.JID, err)
+	var owner jid.JID
+	if it.JID != "" {
+		var err error
+		if owner, err = jid.Parse(it.JID); err != nil {
+			return &Permanent{fmt.Errorf("publisher: jid %q: %w", it.JID, err)}
+		}
+	} else if it.Kind != storage.KindReply {
+		return &Permanent{fmt.Errorf("publisher: %s item without an account", it.Kind)}
 	}
 	switch it.Kind {
 	case storage.KindAvatar:
 		return p.publishAvatar(ctx, owner, it.Avatar)
+	case storage.KindProfile:
+		var prof outbox.Profile
+		if err := outbox.Decode(it, &prof); err != nil {
+			return &Permanent{err}
+		}
+		return p.publishProfile(ctx, owner, prof)
+	case storage.KindMessage:
+		var m outbox.Message
+		if err := outbox.Decode(it, &m); err != nil {
+			return &Permanent{err}
+		}
+		return p.w.SendMessage(ctx, owner, m.Body)
+	case storage.KindReply:
+		var r outbox.Reply
+		if err := outbox.Decode(it, &r); err != nil {
+			return &Permanent{err}
+		}
+		rep := p.repliers[r.Transport]
+		if rep == nil {
+			return &Permanent{fmt.Errorf("publisher: no way to reply over %s is configured", r.Transport)}
+		}
+		return rep.Reply(ctx, r)
 	default:
-		return fmt.Errorf("publisher: unknown outbox kind %q", it.Kind)
+		return &Permanent{fmt.Errorf("publisher: unknown outbox kind %q", it.Kind)}
 	}
 }
 
@@ -202,5 +258,5 @@ func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage
 	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarMetadata(info)); err != nil {
 		return fmt.Errorf("publisher: avatar metadata for %s: %w", owner, err)
 	}
-	return nil
+	return p.avatarToVCard(ctx, owner, a)
 }

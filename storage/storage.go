@@ -2,7 +2,12 @@ package storage
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -11,13 +16,55 @@ var (
 	ErrNotFound  = errors.New("not found")
 	ErrConflict  = errors.New("already linked")
 	ErrDuplicate = errors.New("duplicate delivery")
+	// ErrSchemaTooNew: the database was migrated by a newer mmsprofile.
+	ErrSchemaTooNew = errors.New("database schema is newer than this program")
 )
 
-// Link binds a phone number (E.164) to a bare JID.
+// Link binds a phone number (E.164) to a bare JID. A number belongs to one
+// account at a time; an account may have several numbers.
 type Link struct {
 	JID     string
 	Number  string
 	Created time.Time
+}
+
+// LinkFilter selects links; empty fields match everything. Values match
+// as substrings, so an operator can search for "@example.org" or "+1202".
+type LinkFilter struct {
+	JID    string
+	Number string
+}
+
+// PendingLink is a link an account asked for and the phone has not yet
+// confirmed by sending the code.
+type PendingLink struct {
+	ID       int64
+	JID      string
+	Number   string
+	CodeHash []byte // never the code itself
+	Created  time.Time
+	Expires  time.Time
+	Failures int // wrong codes so far
+}
+
+// Prefs are what an account lets an MMS change, and how it wants to hear of
+// it. The zero value is not the default: use DefaultPrefs.
+type Prefs struct {
+	Avatar   bool
+	Status   bool
+	Nick     bool
+	VCard    bool // personal fields from the sender's own .vcf
+	Contacts bool // address-book entries become suggestions
+	// Notify: a chat message to the account on each update or refusal.
+	Notify bool
+	// Discoverable: others' address books may find this account by its
+	// number. Off unless the owner turns it on.
+	Discoverable bool
+}
+
+// DefaultPrefs is what an account gets until its owner changes something.
+func DefaultPrefs() Prefs {
+	return Prefs{Avatar: true, Status: true, Nick: true, VCard: true, Contacts: true, Notify: true}
 }
 
 // Avatar is a picture already brought to the avatar standard.
@@ -27,6 +74,33 @@ type Avatar struct {
 	Width  int
 	Height int
 	Data   []byte
+}
+
+// Outbox kinds: what the publisher has to do for an item.
+const (
+	// KindAvatar publishes Update.Avatar (XEP-0084, and the vCard photo).
+	KindAvatar = "avatar"
+	// KindProfile publishes profile fields (status, nickname, vCard):
+	// Payload is the kind's JSON, defined by the publisher.
+	KindProfile = "profile"
+	// KindMessage is a chat message from the component to an account.
+	KindMessage = "message"
+	// KindReply is a reply to a phone through the transport the MMS came
+	// in on.
+	KindReply = "reply"
+)
+
+// Entry is one thing to publish, committed with its update (or alone).
+type Entry struct {
+	JID  string // the account it concerns ("" for replies to unknown phones)
+	Kind string
+	// Payload is opaque to storage; KindAvatar items carry the update's
+	// Avatar instead.
+	Payload []byte
+	// Coalesce: a newer entry with the same JID and Kind replaces any
+	// still pending (only the newest avatar is worth publishing: an older
+	// one retried later would put the old picture back).
+	Coalesce bool
 }
 
 // Update is what one accepted MMS changes on one account.
@@ -39,56 +113,247 @@ type Update struct {
 	Number string
 	Avatar *Avatar
 	// Status is the status line, empty when the MMS carried none.
+	Status string
+	// Nick is the nickname, empty when the MMS carried none.
+	Nick     string
+	Received time.Time
+	// Entries are committed in the same transaction. When Avatar is set
+	// and no KindAvatar entry is given, one is added (coalescing).
+	Entries []Entry
+}
+
+// UpdateRecord is a committed update as the account owner sees it.
+type UpdateRecord struct {
+	ID       int64
+	Source   string
+	Number   string
+	AvatarID string
 	Status   string
+	Nick     string
+	Received time.Time
+	// State of its outbox items: "pending", "published" or "failed".
+	State  string
+	Reason string // why it failed, if it did
+}
+
+// Profile is the account's current published-or-pending profile.
+type Profile struct {
+	JID      string
+	AvatarID string
+	Status   string
+	Nick     string
+	Updated  time.Time
+}
+
+// Inbound is one MMS or mail as received, whatever became of it.
+type Inbound struct {
+	Source   string
+	Key      string
+	Sender   string
+	JID      string // the linked account, if any
+	Outcome  string // "accepted", "duplicate", "refused", "command", "failed"
+	Reason   string
 	Received time.Time
 }
 
-// Outbox kinds: what the publisher has to write for an update.
-const (
-	KindAvatar = "avatar"
-)
-
-// OutboxItem is one pending write to a user's account.
+// OutboxItem is one pending (or failed) write.
 type OutboxItem struct {
-	ID       int64
-	UpdateID int64
-	JID      string
-	Kind     string
-	Avatar   *Avatar
-	Attempts int
-	Created  time.Time
+	ID          int64
+	UpdateID    int64 // 0 when enqueued outside an update
+	JID         string
+	Kind        string
+	Payload     []byte
+	Avatar      *Avatar // for KindAvatar
+	Attempts    int
+	LastError   string
+	Created     time.Time
+	NextAttempt time.Time
+	FailedAt    time.Time // zero while pending
 }
 
-// Store is what the profile rules and the publisher need from a database.
-// Every method is safe for concurrent use.
+// OutboxStats summarises the pending items, for metrics.
+type OutboxStats struct {
+	Pending int
+	Failed  int
+	Oldest  time.Time // creation of the oldest pending item; zero if none
+}
+
+// Rate is a token bucket: Burst tokens, one more every Per.
+type Rate struct {
+	Per   time.Duration
+	Burst int
+}
+
+// AuditEntry records a change of links.
+type AuditEntry struct {
+	ID     int64
+	At     time.Time
+	Actor  string // "cli", "xmpp:alice@example.org", "phone:+1202…"
+	Action string // "link", "unlink", "link-requested", "link-confirmed", …
+	JID    string
+	Number string
+	Detail string
+}
+
+// Store is what the service needs from a database. Every method is safe
+// for concurrent use and takes a context first.
 type Store interface {
-	// AddLink binds number to jid. ErrConflict if the number is bound to
-	// another JID.
-	AddLink(ctx context.Context, jid, number string) error
-	// RemoveLinks removes every link whose JID or number equals key and
-	// returns how many went.
-	RemoveLinks(ctx context.Context, key string) (int, error)
-	// Links lists all links, ordered by JID then number.
-	Links(ctx context.Context) ([]Link, error)
+	// AddLink binds number to jid and audits it. ErrConflict if the
+	// number is bound to another JID; the same pair again is a no-op.
+	AddLink(ctx context.Context, jid, number, actor string) error
+	// RemoveLinks removes every link whose JID or number equals key,
+	// audits each, and returns what went.
+	RemoveLinks(ctx context.Context, key, actor string) ([]Link, error)
+	// Links lists links matching f, ordered by JID then number.
+	Links(ctx context.Context, f LinkFilter) ([]Link, error)
 	// LinkByNumber returns the link of number, or ErrNotFound.
 	LinkByNumber(ctx context.Context, number string) (Link, error)
 
-	// CommitUpdate stores u and its outbox rows in one transaction and
-	// returns the update's id. A delivery already committed returns its
-	// first id and ErrDuplicate. A new avatar replaces any avatar item of
-	// the same JID still pending: only the newest is published.
+	// PutPendingLink stores p (ID is assigned), replacing any pending link
+	// of the same JID or number: a new request cancels the old code.
+	PutPendingLink(ctx context.Context, p PendingLink) (int64, error)
+	// PendingLink returns the pending link of an account, or ErrNotFound.
+	PendingLink(ctx context.Context, jid string) (PendingLink, error)
+	// PendingLinkByNumber returns the pending link for number, or
+	// ErrNotFound.
+	PendingLinkByNumber(ctx context.Context, number string) (PendingLink, error)
+	// PendingLinkFailed counts a wrong code and returns the new count.
+	PendingLinkFailed(ctx context.Context, id int64) (int, error)
+	// ConfirmPendingLink turns pending link id into a link in one
+	// transaction and audits it. ErrConflict if the number was linked to
+	// another account meanwhile; ErrNotFound if it is gone.
+	ConfirmPendingLink(ctx context.Context, id int64, actor string) (Link, error)
+	// DeletePendingLink drops the pending link of jid, if any.
+	DeletePendingLink(ctx context.Context, jid string) error
+
+	// Prefs returns jid's preferences, DefaultPrefs if never set.
+	Prefs(ctx context.Context, jid string) (Prefs, error)
+	// SetPrefs stores jid's preferences.
+	SetPrefs(ctx context.Context, jid string, p Prefs) error
+
+	// CommitUpdate stores u, the account's profile and u's entries in one
+	// transaction and returns the update's id. A delivery already
+	// committed returns its first id and ErrDuplicate, and changes nothing.
 	CommitUpdate(ctx context.Context, u Update) (int64, error)
 	// CurrentAvatar returns the last avatar committed for jid.
 	CurrentAvatar(ctx context.Context, jid string) (Avatar, error)
+	// Profile returns jid's current profile, or ErrNotFound.
+	Profile(ctx context.Context, jid string) (Profile, error)
+	// RecentUpdates returns jid's newest updates first.
+	RecentUpdates(ctx context.Context, jid string, limit int) ([]UpdateRecord, error)
 
-	// DueOutbox returns up to limit items whose next attempt is due at now.
+	// LogInbound records one received message and its outcome.
+	LogInbound(ctx context.Context, in Inbound) error
+
+	// Enqueue commits entries that belong to no update (chat messages,
+	// replies to phones).
+	Enqueue(ctx context.Context, entries ...Entry) error
+	// DueOutbox returns up to limit pending items due at now, oldest first.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
-	// OutboxDone removes a published item.
+	// OutboxDone removes a published item. ErrNotFound if it is gone
+	// (a newer entry replaced it).
 	OutboxDone(ctx context.Context, id int64) error
 	// OutboxRetry records a failed attempt and when to try again.
 	OutboxRetry(ctx context.Context, id int64, next time.Time, reason string) error
-	// OutboxFail gives up on an item for good, keeping the reason.
+	// OutboxFail gives up on an item for good, keeping it and its reason.
 	OutboxFail(ctx context.Context, id int64, reason string) error
+	// FailedOutbox lists items given up on, newest first.
+	FailedOutbox(ctx context.Context, limit int) ([]OutboxItem, error)
+	// OutboxStats counts pending and failed items.
+	OutboxStats(ctx context.Context) (OutboxStats, error)
 
+	// Allow takes one token from the bucket key at now. When the bucket is
+	// empty it returns false and how long until a token is back. Buckets
+	// survive restarts.
+	Allow(ctx context.Context, key string, r Rate, now time.Time) (bool, time.Duration, error)
+
+	// Audit returns the newest audit entries first.
+	Audit(ctx context.Context, limit int) ([]AuditEntry, error)
+
+	// Prune drops inbound rows and updates older than before, outbox items
+	// finished (published, replaced or failed) before it, expired pending
+	// links, rate buckets full again, and pictures nothing refers to any
+	// more. Updates with items left keep theirs. It returns how many rows
+	// went.
+	Prune(ctx context.Context, before time.Time) (int, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// SchemaVersion returns the migration the database is at.
+	SchemaVersion(ctx context.Context) (int, error)
 	Close() error
+}
+
+// Coordinator lets several serve processes share one database: every one
+// accepts MMS, exactly one leads (holds the component connection and drains
+// the outbox), and the leader is woken as soon as work is committed.
+// storage/postgres implements it with an advisory lock and LISTEN/NOTIFY;
+// storage/sqlite, which one process owns, trivially.
+type Coordinator interface {
+	// Lead blocks until this process is the leader or ctx ends. lost is
+	// closed when leadership ends: the database connection that holds it
+	// went away (the leader must stop publishing at once; another process
+	// may already lead) or release was called. release is idempotent.
+	Lead(ctx context.Context) (lost <-chan struct{}, release func(), err error)
+	// Wake returns a channel that receives soon after outbox entries are
+	// committed by any process on the database; signals are coalesced and
+	// may be missed (e.g. while reconnecting), so the publisher still polls
+	// as a fallback. The channel is closed when ctx ends.
+	Wake(ctx context.Context) <-chan struct{}
+}
+
+// UpdateRecord states.
+const (
+	StatePending   = "pending"
+	StatePublished = "published"
+	StateFailed    = "failed"
+)
+
+// UpdateEntries checks u and returns the entries a backend commits with
+// it: u.Entries, plus a coalescing KindAvatar entry for u.JID when u has an
+// Avatar and no KindAvatar entry of its own. Backends share it so both
+// apply the same rules.
+func UpdateEntries(u Update) ([]Entry, error) {
+	hasAvatarEntry := false
+	for _, e := range u.Entries {
+		if e.Kind == KindAvatar {
+			hasAvatarEntry = true
+		}
+	}
+	if u.Avatar == nil {
+		if hasAvatarEntry {
+			return nil, errors.New("avatar entry in an update without an avatar")
+		}
+		return u.Entries, nil
+	}
+	// Pictures are stored by content; a wrong id would make a later,
+	// different picture with that id silently resolve to this one.
+	sum := sha1.Sum(u.Avatar.Data)
+	if want := hex.EncodeToString(sum[:]); u.Avatar.ID != want {
+		return nil, fmt.Errorf("avatar id %q is not the SHA-1 of its data (%s)", u.Avatar.ID, want)
+	}
+	if hasAvatarEntry {
+		return u.Entries, nil
+	}
+	return append(slices.Clip(u.Entries), Entry{JID: u.JID, Kind: KindAvatar, Coalesce: true}), nil
+}
+
+// GCRA is the token bucket of Allow, shared by the backends so they agree
+// to the nanosecond. A bucket is kept as one number, its theoretical
+// arrival time tat (Unix nanoseconds; 0 for a new, full bucket): a take at
+// now is allowed when max(tat, now) + r.Per - now <= r.Burst * r.Per, and
+// then the bucket's tat becomes next. When refused, retry is how long until
+// a take would be allowed. r must have Per > 0 and Burst >= 1.
+func GCRA(tat int64, now time.Time, r Rate) (ok bool, next int64, retry time.Duration) {
+	n := now.UnixNano()
+	per := int64(r.Per)
+	limit := per * int64(r.Burst)
+	if limit/per != int64(r.Burst) { // overflow: no bucket is that deep
+		limit = math.MaxInt64 / 2
+	}
+	next = max(tat, n) + per
+	if over := next - n - limit; over > 0 {
+		return false, tat, time.Duration(over)
+	}
+	return true, next, 0
 }

@@ -32,7 +32,8 @@ commands:
   check-config -config FILE        validate the configuration file
   link -config FILE JID NUMBER     link a phone number to an XMPP account
   unlink -config FILE JID|NUMBER   remove the links of an account or number
-  links -config FILE               list the links
+  links -config FILE [-jid S] [-number S]   list the links
+  audit -config FILE               the latest link changes, newest first
   version                          print the version and build information
 `
 
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdUnlink(args, stdout)
 	case "links":
 		err = cmdLinks(args, stdout)
+	case "audit":
+		err = cmdAudit(args, stdout)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "-help", "--help":
@@ -87,7 +90,14 @@ func (e usageError) Error() string { return e.msg }
 // parseFlags parses -config and returns the loaded configuration and the
 // remaining arguments.
 func parseFlags(name string, args []string, nargs int, argsUsage string) (config.Config, []string, error) {
+	return parseFlagsWith(name, args, nargs, argsUsage, nil)
+}
+
+func parseFlagsWith(name string, args []string, nargs int, argsUsage string, more func(*flag.FlagSet)) (config.Config, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if more != nil {
+		more(fs)
+	}
 	fs.SetOutput(io.Discard)
 	path := fs.String("config", "", "configuration file (TOML)")
 	if err := fs.Parse(args); err != nil {
@@ -167,7 +177,7 @@ func cmdLink(args []string, stdout io.Writer) error {
 		return err
 	}
 	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		if err := st.AddLink(ctx, account, number); err != nil {
+		if err := st.AddLink(ctx, account, number, "cli"); err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				return fmt.Errorf("%s is already linked to another account; unlink it first", number)
 			}
@@ -210,25 +220,31 @@ func cmdUnlink(args []string, stdout io.Writer) error {
 		key = j.Bare().String()
 	}
 	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		n, err := st.RemoveLinks(ctx, key)
+		gone, err := st.RemoveLinks(ctx, key, "cli")
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if len(gone) == 0 {
 			return fmt.Errorf("no link for %s", key)
 		}
-		fmt.Fprintf(stdout, "removed %d link(s) for %s\n", n, key)
+		for _, l := range gone {
+			fmt.Fprintf(stdout, "unlinked %s from %s\n", l.Number, l.JID)
+		}
 		return nil
 	})
 }
 
 func cmdLinks(args []string, stdout io.Writer) error {
-	cfg, _, err := parseFlags("links", args, 0, "")
+	var filter storage.LinkFilter
+	cfg, _, err := parseFlagsWith("links", args, 0, "[-jid SUBSTRING] [-number SUBSTRING]", func(fs *flag.FlagSet) {
+		fs.StringVar(&filter.JID, "jid", "", "only links whose JID contains this")
+		fs.StringVar(&filter.Number, "number", "", "only links whose number contains this")
+	})
 	if err != nil {
 		return err
 	}
 	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		links, err := st.Links(ctx)
+		links, err := st.Links(ctx, filter)
 		if err != nil {
 			return err
 		}
@@ -252,4 +268,26 @@ func printVersion(w io.Writer) {
 			}
 		}
 	}
+}
+
+func cmdAudit(args []string, stdout io.Writer) error {
+	limit := 50
+	cfg, _, err := parseFlagsWith("audit", args, 0, "[-n COUNT]", func(fs *flag.FlagSet) {
+		fs.IntVar(&limit, "n", 50, "how many entries")
+	})
+	if err != nil {
+		return err
+	}
+	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
+		entries, err := st.Audit(ctx, limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "WHEN\tACTOR\tACTION\tJID\tNUMBER\tDETAIL")
+		for _, e := range entries {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04:05Z"), e.Actor, e.Action, e.JID, e.Number, e.Detail)
+		}
+		return tw.Flush()
+	})
 }

@@ -33,7 +33,7 @@ const (
 
 // env is a real Prosody, a contact's client and a running mmsprofile.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	xmpp   *prosody.Server
 	bob    *xmppclient.Client
 	alice  jid.JID
@@ -41,14 +41,26 @@ type env struct {
 	srv    *server.Server
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func start(t *testing.T) *env {
+// envOptions vary the environment.
+type envOptions struct {
+	// unlinked leaves alice's number unlinked.
+	unlinked bool
+	// extra is appended to the configuration file.
+	extra string
+	// submitURL is the fake MMSC that takes replies to phones.
+	submitURL string
+}
+
+func start(t testing.TB) *env { return startWith(t, envOptions{}) }
+
+func startWith(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -74,7 +86,7 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	// The owner is offline when the MMS arrives: Prosody still notifies
-	// her contacts.
+	// her contacts. Tests that need her online dial again.
 	aliceC.Close()
 
 	dir := t.TempDir()
@@ -94,6 +106,9 @@ listen = "127.0.0.1:0"
 path = "/mm7"
 username = %q
 password = %q
+submit_url = %q
+sender_address = "12345"
+vaspid = "mmsprofile-test"
 [email]
 listen = ""
 [http]
@@ -101,7 +116,10 @@ listen = ""
 [publish]
 retry_min = "200ms"
 poll = "1s"
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7User, mm7Password)
+[profile]
+service_number = "12345"
+%s
+`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7User, mm7Password, opts.submitURL, opts.extra)
 	cfg, err := config.Parse([]byte(raw), "test.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -111,8 +129,10 @@ poll = "1s"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddLink(ctx, alice.String(), aliceNumber); err != nil {
-		t.Fatal(err)
+	if !opts.unlinked {
+		if err := st.AddLink(ctx, alice.String(), aliceNumber, "test"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	st.Close()
 

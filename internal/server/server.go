@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"mmsprofile/avatar"
+	"mmsprofile/commands"
 	"mmsprofile/component"
 	"mmsprofile/config"
+	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/mm7"
+	"mmsprofile/outbox"
 	"mmsprofile/profile"
 	"mmsprofile/publisher"
 	"mmsprofile/storage"
@@ -54,6 +57,7 @@ type Server struct {
 	store storage.Store
 	comp  *component.Component
 	pub   *publisher.Publisher
+	svc   *profile.Service
 
 	// Ready is closed once every listener is bound.
 	Ready chan struct{}
@@ -82,14 +86,77 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		store.Close()
 		return nil, err
 	}
-	pub := publisher.New(store, comp, publisher.Config{
+	reps, err := repliers(cfg, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	pub := publisher.New(store, comp, reps, publisher.Config{
 		RetryMin:    cfg.Publish.RetryMin,
 		RetryMax:    cfg.Publish.RetryMax,
 		MaxAttempts: cfg.Publish.MaxAttempts,
 		Poll:        cfg.Publish.Poll,
+
+		VCardConversion: cfg.XMPP.VCardConversion,
 	}, log.With("part", "publisher"))
-	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, Ready: make(chan struct{})}, nil
+	svc := profile.New(store, AvatarStandard(cfg.Avatar), ProfileRules(cfg), pub.Wake, log.With("part", "profile"))
+	commands.New(svc, cfg.XMPP.Component, log.With("part", "commands")).Register(comp)
+	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, Ready: make(chan struct{})}, nil
 }
+
+// ProfileRules turns the configuration into the rules' policies.
+func ProfileRules(cfg config.Config) profile.Rules {
+	return profile.Rules{
+		Domains:             cfg.XMPP.Domains,
+		DefaultCountryCode:  cfg.Profile.DefaultCountryCode,
+		MaxStatusChars:      cfg.Profile.MaxStatusChars,
+		ServiceNumber:       cfg.Profile.ServiceNumber,
+		ServiceEmail:        cfg.Profile.ServiceEmail,
+		Component:           cfg.XMPP.Component,
+		CodeTTL:             cfg.Profile.CodeTTL,
+		CodeDigits:          cfg.Profile.CodeDigits,
+		MaxCodeFailures:     cfg.Profile.MaxCodeFailures,
+		UpdatesPerHour:      cfg.Limits.UpdatesPerHour,
+		LinkRequestsPerHour: cfg.Limits.LinkRequestsPerHour,
+		RepliesPerDay:       cfg.Limits.RepliesPerDay,
+	}
+}
+
+// repliers builds the ways back to phones that are configured.
+func repliers(cfg config.Config, log *slog.Logger) (map[string]publisher.Replier, error) {
+	out := map[string]publisher.Replier{}
+	if cfg.MM7.SubmitURL != "" {
+		sub, err := mm7.NewSubmitter(mm7.SubmitConfig{
+			URL:           cfg.MM7.SubmitURL,
+			Username:      cfg.MM7.SubmitUsername,
+			Password:      cfg.MM7.SubmitPassword,
+			VASPID:        cfg.MM7.VASPID,
+			VASID:         cfg.MM7.VASID,
+			SenderAddress: cfg.MM7.SenderAddress,
+			// The outbox retries with its own backoff; one quick retry
+			// here covers a passing hiccup.
+			Retries: 1,
+		}, log.With("part", "mm7-submit"))
+		if err != nil {
+			return nil, fmt.Errorf("server: mm7 replies: %w", err)
+		}
+		out[string(mmsbridge.TransportMM7)] = publisher.ReplierFunc(func(ctx context.Context, r outbox.Reply) error {
+			res, err := sub.Submit(ctx, mm7.Submission{To: r.To, Subject: r.Subject, Text: r.Text, LinkedID: r.LinkedID})
+			var se *mm7.SubmitError
+			if errors.As(err, &se) && !se.Temporary || errors.Is(err, mm7.ErrBadSubmission) {
+				return &publisher.Permanent{Err: err}
+			}
+			if err == nil {
+				log.Info("reply sent to phone", "to", profile.MaskNumber(r.To), "message_id", res.MessageID)
+			}
+			return err
+		})
+	}
+	return out, nil
+}
+
+// Profile exposes the rules, for tests.
+func (s *Server) Profile() *profile.Service { return s.svc }
 
 // Component exposes the XMPP side, for the doctor and tests.
 func (s *Server) Component() *component.Component { return s.comp }
@@ -108,9 +175,7 @@ func (s *Server) MM7Addr() net.Addr {
 // let in-flight requests finish, then stop publishing and close storage.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.store.Close()
-	svc := profile.New(s.store, AvatarStandard(s.cfg.Avatar), profile.Rules{
-		MaxStatusChars: s.cfg.Profile.MaxStatusChars,
-	}, s.pub.Wake, s.log.With("part", "profile"))
+	svc := s.svc
 
 	var servers []*http.Server
 	if s.cfg.MM7.Listen != "" {
@@ -190,7 +255,7 @@ func (s *Server) listen(ctx context.Context, addr string, h http.Handler) (*http
 	return srv, ln.Addr(), nil
 }
 
-func (s *Server) mm7Handler(rcv *profile.Service) (http.Handler, error) {
+func (s *Server) mm7Handler(rcv mmsbridge.Receiver) (http.Handler, error) {
 	var nets []netip.Prefix
 	for _, a := range s.cfg.MM7.AllowedIPs {
 		if !strings.Contains(a, "/") {
@@ -224,7 +289,7 @@ func (s *Server) opsHandler() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if _, err := s.store.Links(ctx); err != nil {
+		if err := s.store.Ping(ctx); err != nil {
 			http.Error(w, "storage: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

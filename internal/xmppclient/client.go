@@ -85,6 +85,7 @@ type Client struct {
 	log     *slog.Logger
 	capsVer string
 	avatars chan AvatarEvent
+	chats   chan Chat
 	done    chan struct{} // closed when Serve has returned
 	serve   error         // Serve's result, valid once done is closed
 
@@ -159,6 +160,7 @@ func dial(ctx context.Context, addr string, j jid.JID, password string, log *slo
 		log:       log.With("jid", s.LocalAddr().String()),
 		capsVer:   discoInfo("").Hash(sha1.New()),
 		avatars:   make(chan AvatarEvent, avatarBuffer),
+		chats:     make(chan Chat, avatarBuffer),
 		done:      make(chan struct{}),
 		changed:   make(chan struct{}),
 		roster:    make(map[string]string),
@@ -476,6 +478,7 @@ func (c *Client) handleDiscoInfo(iq stanza.IQ, t xmlstream.TokenReadEncoder, sta
 type message struct {
 	From  jid.JID `xml:"from,attr"`
 	Type  string  `xml:"type,attr"`
+	Body  string  `xml:"body"`
 	Event *struct {
 		Items struct {
 			Node  string `xml:"node,attr"`
@@ -495,6 +498,13 @@ func (c *Client) handleMessage(t xmlstream.TokenReadEncoder, start *xml.StartEle
 		// A message we cannot read must not end the session.
 		c.log.Warn("unreadable message", "err", err)
 		return nil
+	}
+	if msg.Body != "" && msg.Type != "error" {
+		select {
+		case c.chats <- Chat{From: msg.From, Body: msg.Body}:
+		default:
+			c.log.Warn("chat dropped: nobody reads Chats", "from", msg.From.String())
+		}
 	}
 	if msg.Event == nil || msg.Event.Items.Node != NSAvatarMetadata {
 		return nil
@@ -708,4 +718,65 @@ func copyElement(w *bytes.Buffer, d *xml.Decoder, start xml.StartElement) error 
 			return err
 		}
 	}
+}
+
+// Chat is a message with a body, as a person reads it.
+type Chat struct {
+	From jid.JID
+	Body string
+}
+
+// Chats delivers the chat messages this client receives (64 are kept when
+// nobody reads them).
+func (c *Client) Chats() <-chan Chat { return c.chats }
+
+// SendChat sends a chat message.
+func (c *Client) SendChat(ctx context.Context, to jid.JID, body string) error {
+	var b bytes.Buffer
+	b.WriteString("<body>")
+	xml.EscapeText(&b, []byte(body))
+	b.WriteString("</body>")
+	return c.s.SendElement(ctx, xml.NewDecoder(&b), stanza.Message{To: to, Type: stanza.ChatMessage}.StartElement())
+}
+
+// IQ sends an IQ of type typ ("get" or "set") carrying payload to to and
+// returns the answer's type and its payload as XML, the way a client's
+// raw XML console would.
+func (c *Client) IQ(ctx context.Context, to jid.JID, typ string, payload []byte) (string, []byte, error) {
+	resp, err := c.s.SendIQElement(ctx, xml.NewDecoder(bytes.NewReader(payload)), stanza.IQ{Type: stanza.IQType(typ), To: to})
+	if err != nil {
+		return "", nil, fmt.Errorf("xmppclient: iq to %s: %w", to, err)
+	}
+	defer resp.Close()
+	d := xml.NewTokenDecoder(resp)
+	tok, err := d.Token()
+	if err != nil {
+		return "", nil, err
+	}
+	start, ok := tok.(xml.StartElement)
+	if !ok {
+		return "", nil, fmt.Errorf("xmppclient: expected an IQ, got %T", tok)
+	}
+	var answerType string
+	for _, a := range start.Attr {
+		if a.Name.Local == "type" {
+			answerType = a.Value
+		}
+	}
+	var buf bytes.Buffer
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if err := copyElement(&buf, d, se); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	return answerType, buf.Bytes(), nil
 }

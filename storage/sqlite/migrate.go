@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"mmsprofile/storage"
 )
 
 //go:embed migrations/*.sql
@@ -80,7 +83,14 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 	}
 	// Most opens find nothing to do; they should not queue for the write
 	// lock behind a busy server just to learn that.
-	if v, err := schemaVersion(ctx, s.write); err == nil && v == len(ms) {
+	v, err := schemaVersion(ctx, s.write)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if v > len(ms) {
+		return tooNew(v, len(ms))
+	}
+	if v == len(ms) {
 		return nil
 	}
 	for _, m := range ms {
@@ -92,7 +102,7 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 			// Checked on every run so an old binary refuses a newer database
 			// instead of writing to a schema it does not know.
 			if v > len(ms) {
-				return fmt.Errorf("database is at version %d, newer than this program's %d", v, len(ms))
+				return tooNew(v, len(ms))
 			}
 			if v >= m.version {
 				return nil
@@ -104,11 +114,21 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 				m.version, m.name, formatTime(time.Now()))
 			return err
 		})
+		if errors.Is(err, storage.ErrSchemaTooNew) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: migrate to %d (%s): %w", m.version, m.name, err)
 		}
 	}
 	return nil
+}
+
+// tooNew refuses a database migrated by a newer program: writing to a
+// schema this one does not know could corrupt what the newer one relies on.
+func tooNew(have, know int) error {
+	return fmt.Errorf("sqlite: database is at schema version %d but this program knows only up to %d; run a newer mmsprofile: %w",
+		have, know, storage.ErrSchemaTooNew)
 }
 
 // SchemaVersion returns the version of the last migration applied, 0 for a

@@ -3,63 +3,112 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"mmsprofile/storage"
 )
 
+const itemColumns = `o.id, coalesce(o.update_id, 0), o.jid, o.kind, o.payload, o.attempts, o.last_error,
+	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data`
+
+func scanItem(r scanner) (storage.OutboxItem, error) {
+	var (
+		it                   storage.OutboxItem
+		created, next, state string
+		finished, aID, aType sql.NullString
+		aWidth, aHeight      sql.NullInt64
+		aData                []byte
+	)
+	err := r.Scan(&it.ID, &it.UpdateID, &it.JID, &it.Kind, &it.Payload, &it.Attempts, &it.LastError,
+		&created, &next, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData)
+	if err != nil {
+		return it, err
+	}
+	if it.Created, err = parseTime(created); err != nil {
+		return it, err
+	}
+	if it.NextAttempt, err = parseTime(next); err != nil {
+		return it, err
+	}
+	// Only a failure's time is part of the item; done and replaced
+	// items are never handed out.
+	if state == "failed" && finished.Valid {
+		if it.FailedAt, err = parseTime(finished.String); err != nil {
+			return it, err
+		}
+	}
+	if aID.Valid {
+		it.Avatar = &storage.Avatar{
+			ID: aID.String, Type: aType.String,
+			Width: int(aWidth.Int64), Height: int(aHeight.Int64),
+			Data: aData,
+		}
+	}
+	return it, nil
+}
+
 // DueOutbox returns up to limit pending items whose next attempt is at or
 // before now, oldest first so one account's updates go out in order.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxItem, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT o.id, o.update_id, o.jid, o.kind, o.attempts, o.created,
-			a.id, a.type, a.width, a.height, a.data
-		FROM outbox o
-		JOIN updates u ON u.id = o.update_id
-		LEFT JOIN avatars a ON a.id = u.avatar_id
-		WHERE o.failed_at IS NULL AND o.next_attempt <= ?
+	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+`
+		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id
+		WHERE o.state = 'pending' AND o.next_attempt <= ?
 		ORDER BY o.id
 		LIMIT ?`, formatTime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due outbox: %w", err)
 	}
-	defer rows.Close()
-	var items []storage.OutboxItem
-	for rows.Next() {
-		var (
-			it              storage.OutboxItem
-			created         string
-			aID, aType      sql.NullString
-			aWidth, aHeight sql.NullInt64
-			aData           []byte
-		)
-		err := rows.Scan(&it.ID, &it.UpdateID, &it.JID, &it.Kind, &it.Attempts, &created,
-			&aID, &aType, &aWidth, &aHeight, &aData)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: due outbox: %w", err)
-		}
-		if it.Created, err = parseTime(created); err != nil {
-			return nil, fmt.Errorf("sqlite: due outbox: %w", err)
-		}
-		if aID.Valid {
-			it.Avatar = &storage.Avatar{
-				ID: aID.String, Type: aType.String,
-				Width: int(aWidth.Int64), Height: int(aHeight.Int64),
-				Data: aData,
-			}
-		}
-		items = append(items, it)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := collect(rows, scanItem)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: due outbox: %w", err)
 	}
 	return items, nil
 }
 
-// OutboxDone removes item id, pending or failed.
+// FailedOutbox lists the items given up on, newest first.
+func (s *Store) FailedOutbox(ctx context.Context, limit int) ([]storage.OutboxItem, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+`
+		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id
+		WHERE o.state = 'failed'
+		ORDER BY o.finished DESC, o.id DESC
+		LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: failed outbox: %w", err)
+	}
+	items, err := collect(rows, scanItem)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: failed outbox: %w", err)
+	}
+	return items, nil
+}
+
+// OutboxStats counts pending and failed items.
+func (s *Store) OutboxStats(ctx context.Context) (storage.OutboxStats, error) {
+	var (
+		st     storage.OutboxStats
+		oldest sql.NullString
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM outbox WHERE state = 'pending'),
+			(SELECT count(*) FROM outbox WHERE state = 'failed'),
+			(SELECT min(created) FROM outbox WHERE state = 'pending')`).
+		Scan(&st.Pending, &st.Failed, &oldest)
+	if err == nil && oldest.Valid {
+		st.Oldest, err = parseTime(oldest.String)
+	}
+	if err != nil {
+		return storage.OutboxStats{}, fmt.Errorf("sqlite: outbox stats: %w", err)
+	}
+	return st, nil
+}
+
+// OutboxDone marks pending item id published. It stays, finished, until
+// Prune, so RecentUpdates can tell what became of its update.
 func (s *Store) OutboxDone(ctx context.Context, id int64) error {
-	if err := s.execOne(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
+	err := s.execOne(ctx, `UPDATE outbox SET state = 'done', finished = ?
+		WHERE id = ? AND state = 'pending'`, formatTime(time.Now()), id)
+	if err != nil {
 		return fmt.Errorf("sqlite: outbox %d done: %w", id, err)
 	}
 	return nil
@@ -69,7 +118,7 @@ func (s *Store) OutboxDone(ctx context.Context, id int64) error {
 // try again.
 func (s *Store) OutboxRetry(ctx context.Context, id int64, next time.Time, reason string) error {
 	err := s.execOne(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?
-		WHERE id = ? AND failed_at IS NULL`, formatTime(next), reason, id)
+		WHERE id = ? AND state = 'pending'`, formatTime(next), reason, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: outbox %d retry: %w", id, err)
 	}
@@ -79,27 +128,12 @@ func (s *Store) OutboxRetry(ctx context.Context, id int64, next time.Time, reaso
 // OutboxFail gives up on pending item id; the row stays with its reason
 // for an operator to see.
 func (s *Store) OutboxFail(ctx context.Context, id int64, reason string) error {
-	err := s.execOne(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?
-		WHERE id = ? AND failed_at IS NULL`, reason, formatTime(time.Now()), id)
+	err := s.execOne(ctx, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, finished = ?
+		WHERE id = ? AND state = 'pending'`, reason, formatTime(time.Now()), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: outbox %d fail: %w", id, err)
 	}
 	return nil
-}
-
-// OutboxError returns the last error recorded on item id and whether it was
-// given up on (storetest.Inspector).
-func (s *Store) OutboxError(ctx context.Context, id int64) (reason string, failed bool, err error) {
-	var failedAt sql.NullString
-	err = s.read.QueryRowContext(ctx, `SELECT last_error, failed_at FROM outbox WHERE id = ?`, id).
-		Scan(&reason, &failedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = storage.ErrNotFound
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("sqlite: outbox %d error: %w", id, err)
-	}
-	return reason, failedAt.Valid, nil
 }
 
 // execOne runs a write that must touch exactly one row; none is

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -26,9 +27,18 @@ import (
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
+
+	// lead is a one-slot semaphore: the leader of this process holds it.
+	lead chan struct{}
+
+	mu     sync.Mutex
+	wakers map[chan struct{}]struct{} // subscribers of Wake
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store       = (*Store)(nil)
+	_ storage.Coordinator = (*Store)(nil)
+)
 
 // busyTimeout is how long a connection waits for another process's lock.
 const busyTimeout = 10 * time.Second
@@ -57,7 +67,7 @@ func open(ctx context.Context, path string, migrations fs.FS) (*Store, error) {
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(FULL)"
 	writeParams := params + "&_txlock=immediate"
-	s := &Store{}
+	s := &Store{lead: make(chan struct{}, 1), wakers: map[chan struct{}]struct{}{}}
 	var err error
 	if path == ":memory:" {
 		// Each connection to ":memory:" is a database of its own, so
@@ -109,6 +119,15 @@ func (s *Store) Close() error {
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers, through the writer so it also
+// shows the writer is not stuck.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -17,8 +18,6 @@ import (
 	"mmsprofile/storage"
 	"mmsprofile/storage/storetest"
 )
-
-var _ storetest.Inspector = (*Store)(nil)
 
 func openT(t testing.TB, path string) *Store {
 	t.Helper()
@@ -105,7 +104,7 @@ func TestOpenFresh(t *testing.T) {
 	if _, err := s.read.ExecContext(t.Context(), `DELETE FROM links`); err == nil {
 		t.Error("the read pool accepted a write")
 	}
-	for _, table := range []string{"links", "updates", "avatars", "current_avatar", "outbox"} {
+	for _, table := range []string{"links", "pending_links", "prefs", "updates", "avatars", "profiles", "outbox", "inbound", "rate_buckets", "audit"} {
 		var n int
 		if err := s.read.QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 			t.Errorf("table %s: %v", table, err)
@@ -119,7 +118,7 @@ func TestReopenIsNoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddLink(t.Context(), "alice@example.org", "+12025550001"); err != nil {
+	if err := s.AddLink(t.Context(), "alice@example.org", "+12025550001", "cli"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -148,7 +147,7 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.AddLink(t.Context(), "alice@example.org", "+12025550001"); err != nil {
+	if err := old.AddLink(t.Context(), "alice@example.org", "+12025550001", "cli"); err != nil {
 		t.Fatal(err)
 	}
 	old.Close()
@@ -205,7 +204,7 @@ func TestNewerDatabaseRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s, err := Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "newer") {
+	if s, err := Open(t.Context(), path); !errors.Is(err, storage.ErrSchemaTooNew) || !strings.Contains(err.Error(), "newer") {
 		if s != nil {
 			s.Close()
 		}

@@ -1,0 +1,200 @@
+package component
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+)
+
+// IQ is a request addressed to the component.
+type IQ struct {
+	From    jid.JID
+	To      jid.JID
+	Type    string // "get" or "set"
+	Payload []byte // the child element, serialised
+	Node    string // the payload's node attribute, if any
+}
+
+// StanzaError is what a handler returns to answer with an error.
+type StanzaError struct {
+	Type      string // "cancel", "modify", "auth", "wait"
+	Condition string // e.g. "bad-request", "item-not-found"
+	Text      string
+	// Extra is appended inside <error/> (an application condition).
+	Extra []byte
+}
+
+func (e *StanzaError) Error() string {
+	return fmt.Sprintf("%s/%s: %s", e.Type, e.Condition, e.Text)
+}
+
+// IQHandler answers an IQ; the returned bytes are the result's payload
+// (nil for an empty result).
+type IQHandler func(ctx context.Context, iq IQ) ([]byte, error)
+
+// ChatHandler receives a chat message sent to the component and returns
+// the reply, if any.
+type ChatHandler func(ctx context.Context, from jid.JID, body string) string
+
+// NodeInfo describes a disco#info node other than the component itself.
+type NodeInfo struct {
+	Identities [][3]string // category, type, name
+	Features   []string
+}
+
+type handlers struct {
+	iq       map[string]IQHandler // key: ns + " " + local
+	chat     ChatHandler
+	features []string
+	nodes    func(node string) (NodeInfo, bool)
+}
+
+// HandleIQ routes IQs whose payload is the element local in namespace ns
+// to h. Call before Run.
+func (c *Component) HandleIQ(ns, local string, h IQHandler) {
+	if c.h.iq == nil {
+		c.h.iq = map[string]IQHandler{}
+	}
+	c.h.iq[ns+" "+local] = h
+}
+
+// HandleChat routes chat messages to h. Call before Run.
+func (c *Component) HandleChat(h ChatHandler) { c.h.chat = h }
+
+// AddFeature advertises ns in the component's disco#info. Call before Run.
+func (c *Component) AddFeature(ns ...string) { c.h.features = append(c.h.features, ns...) }
+
+// DiscoNodes answers disco#info for nodes (e.g. each ad-hoc command).
+func (c *Component) DiscoNodes(f func(node string) (NodeInfo, bool)) { c.h.nodes = f }
+
+// SendMessage sends a chat message from the component.
+func (c *Component) SendMessage(ctx context.Context, to jid.JID, body string) error {
+	c.mu.RLock()
+	s := c.session
+	c.mu.RUnlock()
+	if s == nil {
+		return ErrNotConnected
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<message type='chat' to='%s' from='%s' id='%s'><body>%s</body></message>`,
+		xmlEscape(to.String()), xmlEscape(c.addr.String()), randomID(), xmlEscape(body))
+	if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
+		return fmt.Errorf("component: message to %s: %w", to, err)
+	}
+	return nil
+}
+
+// dispatchIQ runs a registered handler off the reading goroutine (it may
+// wait on the database) and sends its answer when it is ready.
+func (c *Component) dispatchIQ(s *xmpp.Session, el *element, h IQHandler, payload *element) {
+	from, _ := jid.Parse(el.attr("from"))
+	to, _ := jid.Parse(el.attr("to"))
+	iq := IQ{From: from, To: to, Type: el.attr("type"), Payload: payload.Raw(), Node: payload.attr("node")}
+	id := el.attr("id")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.IQTimeout)
+		defer cancel()
+		result, err := h(ctx, iq)
+		reply := stanza.IQ{ID: id, To: from, From: c.addr, Type: stanza.ResultIQ}
+		var b bytes.Buffer
+		if err != nil {
+			se, ok := err.(*StanzaError)
+			if !ok {
+				c.log.Error("iq handler failed", "from", from.String(), "err", err)
+				se = &StanzaError{Type: "wait", Condition: "internal-server-error", Text: "temporary failure; try again later"}
+			}
+			fmt.Fprintf(&b, `<iq type='error' id='%s' to='%s' from='%s'>%s<error type='%s'><%s xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>`,
+				xmlEscape(id), xmlEscape(from.String()), xmlEscape(c.addr.String()), payload.Raw(), se.Type, se.Condition)
+			if se.Text != "" {
+				fmt.Fprintf(&b, `<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>%s</text>`, xmlEscape(se.Text))
+			}
+			b.Write(se.Extra)
+			b.WriteString(`</error></iq>`)
+			if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
+				c.log.Warn("iq error answer", "to", from.String(), "err", err)
+			}
+			return
+		}
+		if err := s.Send(ctx, reply.Wrap(tokensOrNil(result))); err != nil {
+			c.log.Warn("iq answer", "to", from.String(), "err", err)
+		}
+	}()
+}
+
+func (c *Component) dispatchChat(s *xmpp.Session, el *element) {
+	if c.h.chat == nil {
+		return
+	}
+	typ := el.attr("type")
+	if typ == "error" || typ == "groupchat" || typ == "headline" {
+		return
+	}
+	body := el.child("", "body")
+	if body == nil {
+		return
+	}
+	from, err := jid.Parse(el.attr("from"))
+	if err != nil {
+		return
+	}
+	text := body.Text
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.IQTimeout)
+		defer cancel()
+		if answer := c.h.chat(ctx, from, text); answer != "" {
+			var b bytes.Buffer
+			fmt.Fprintf(&b, `<message type='chat' to='%s' from='%s' id='%s'><body>%s</body></message>`,
+				xmlEscape(from.String()), xmlEscape(c.addr.String()), randomID(), xmlEscape(answer))
+			if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
+				c.log.Warn("chat answer", "to", from.String(), "err", err)
+			}
+		}
+	}()
+}
+
+func (c *Component) discoInfo(node string) ([]byte, bool) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<query xmlns='%s'`, NSDiscoInfo)
+	if node != "" {
+		fmt.Fprintf(&b, ` node='%s'`, xmlEscape(node))
+		if c.h.nodes == nil {
+			return nil, false
+		}
+		info, ok := c.h.nodes(node)
+		if !ok {
+			return nil, false
+		}
+		b.WriteByte('>')
+		for _, id := range info.Identities {
+			fmt.Fprintf(&b, `<identity category='%s' type='%s' name='%s'/>`, xmlEscape(id[0]), xmlEscape(id[1]), xmlEscape(id[2]))
+		}
+		for _, f := range info.Features {
+			fmt.Fprintf(&b, `<feature var='%s'/>`, xmlEscape(f))
+		}
+		b.WriteString(`</query>`)
+		return b.Bytes(), true
+	}
+	features := append([]string{NSDiscoInfo}, c.h.features...)
+	sort.Strings(features)
+	fmt.Fprintf(&b, `><identity category='component' type='generic' name='%s'/>`, xmlEscape(c.cfg.Name))
+	for i, f := range features {
+		if i > 0 && features[i-1] == f {
+			continue
+		}
+		fmt.Fprintf(&b, `<feature var='%s'/>`, xmlEscape(f))
+	}
+	b.WriteString(`</query>`)
+	return b.Bytes(), true
+}
+
+func tokensOrNil(b []byte) xmlTokenReader {
+	if len(b) == 0 {
+		return nil
+	}
+	return tokens(b)
+}

@@ -1,0 +1,68 @@
+package outbox
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"mmsprofile/storage"
+	"mmsprofile/vcard"
+)
+
+// Profile is a KindProfile payload: the fields to publish. A nil field is
+// left as it is on the account.
+type Profile struct {
+	Status *string `json:"status,omitempty"`
+	Nick   *string `json:"nick,omitempty"`
+	// VCard holds personal fields from the sender's own card, already
+	// filtered by the account's preferences.
+	VCard *vcard.Fields `json:"vcard,omitempty"`
+}
+
+// Message is a KindMessage payload: a chat message from the component.
+type Message struct {
+	Body string `json:"body"`
+}
+
+// Reply is a KindReply payload: a message back to a phone.
+type Reply struct {
+	Transport string `json:"transport"` // "mm7" or "email"
+	To        string `json:"to"`        // E.164 number or e-mail address
+	Subject   string `json:"subject,omitempty"`
+	Text      string `json:"text"`
+	LinkedID  string `json:"linked_id,omitempty"` // MM7: the DeliverReq's LinkedID/MessageID
+	InReplyTo string `json:"in_reply_to,omitempty"`
+}
+
+// ProfileEntry builds the entry publishing p on jid's account. Profile
+// entries coalesce only when they carry the same fields, so a later
+// status does not swallow an earlier nickname.
+func ProfileEntry(jid string, p Profile) storage.Entry {
+	return storage.Entry{JID: jid, Kind: storage.KindProfile, Payload: mustJSON(p)}
+}
+
+// MessageEntry builds a chat message to jid.
+func MessageEntry(jid, body string) storage.Entry {
+	return storage.Entry{JID: jid, Kind: storage.KindMessage, Payload: mustJSON(Message{Body: body})}
+}
+
+// ReplyEntry builds a reply to a phone; jid is the linked account, if any.
+func ReplyEntry(jid string, r Reply) storage.Entry {
+	return storage.Entry{JID: jid, Kind: storage.KindReply, Payload: mustJSON(r)}
+}
+
+// Decode reads an item's payload into v.
+func Decode(it storage.OutboxItem, v any) error {
+	if err := json.Unmarshal(it.Payload, v); err != nil {
+		return fmt.Errorf("outbox: item %d (%s): %w", it.ID, it.Kind, err)
+	}
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own plain structs are marshalled here.
+		panic(fmt.Sprintf("outbox: marshal %T: %v", v, err))
+	}
+	return b
+}

@@ -1,0 +1,146 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"mellium.im/xmpp/jid"
+
+	"mmsprofile/component"
+	"mmsprofile/outbox"
+	"mmsprofile/pep"
+	"mmsprofile/storage"
+	"mmsprofile/vcard"
+)
+
+// NSVCardConversion is what a server advertises on accounts when it turns
+// vcard-temp into PEP and back itself (Prosody's mod_vcard_legacy).
+const NSVCardConversion = "urn:xmpp:pep-vcard-conversion:0"
+
+// conversion remembers, per host, whether the server converts vCards.
+type conversion struct {
+	mode string // "auto", "on", "off"
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// converts tells whether owner's server mirrors vcard-temp and PEP itself.
+// Then we write the avatar to PEP only and let the server fill the vCard
+// PHOTO, and everything else to vcard-temp only: one consistent result, no
+// two writers fighting over the same fields.
+func (p *Publisher) converts(ctx context.Context, owner jid.JID) bool {
+	switch p.conv.mode {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	host := owner.Domainpart()
+	p.conv.mu.Lock()
+	v, ok := p.conv.seen[host]
+	p.conv.mu.Unlock()
+	if ok {
+		return v
+	}
+	answer, err := p.w.PrivilegedIQ(ctx, owner, "get", []byte(`<query xmlns='http://jabber.org/protocol/disco#info'/>`))
+	if err != nil {
+		// Without disco#info permission we cannot ask; a server that does
+		// not convert is the safe guess (we then write both sides).
+		if !errors.Is(err, component.ErrNotGranted) {
+			p.log.Warn("cannot tell whether the server converts vCards; assuming it does not", "host", host, "err", err)
+			return false
+		}
+		v = false
+	} else {
+		v = bytes.Contains(answer, []byte(NSVCardConversion))
+	}
+	p.conv.mu.Lock()
+	p.conv.seen[host] = v
+	p.conv.mu.Unlock()
+	p.log.Info("vCard conversion by the server", "host", host, "converts", v)
+	return v
+}
+
+// publishProfile writes status, nickname and vCard fields.
+func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outbox.Profile) error {
+	if prof.Nick != nil && *prof.Nick != "" {
+		if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.Nick(*prof.Nick)); err != nil {
+			return fmt.Errorf("publisher: nick for %s: %w", owner, err)
+		}
+	}
+	var f vcard.Fields
+	if prof.VCard != nil {
+		f = *prof.VCard
+	}
+	f.Desc = nonEmpty(prof.Status)
+	if f.Nickname == nil {
+		f.Nickname = nonEmpty(prof.Nick)
+	}
+	return p.mergeVCard(ctx, owner, f)
+}
+
+func nonEmpty(s *string) *string {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return nil
+	}
+	return s
+}
+
+// mergeVCard reads the account's vcard-temp, changes only the fields we
+// own and writes it back, so what the user set from a client survives.
+func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) error {
+	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
+	var iqErr *component.IQError
+	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
+		raw, err = nil, nil // no vCard yet
+	}
+	if err != nil {
+		return fmt.Errorf("publisher: read vcard of %s: %w", owner, err)
+	}
+	doc, err := vcard.ParseTemp(vcardElement(raw))
+	if err != nil {
+		return &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
+	}
+	doc.Apply(f)
+	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", doc.Marshal()); err != nil {
+		return fmt.Errorf("publisher: write vcard of %s: %w", owner, err)
+	}
+	return nil
+}
+
+// vcardElement picks the <vCard/> out of an answer payload.
+func vcardElement(raw []byte) []byte {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	for {
+		off := d.InputOffset()
+		tok, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Local == "vCard" && se.Name.Space == vcard.NSTemp {
+				if err := d.Skip(); err != nil {
+					return nil
+				}
+				return raw[off:d.InputOffset()]
+			}
+		}
+	}
+}
+
+// avatarToVCard mirrors the avatar into the vCard PHOTO for clients that
+// read XEP-0153, when the server does not do it itself.
+func (p *Publisher) avatarToVCard(ctx context.Context, owner jid.JID, a *storage.Avatar) error {
+	if p.converts(ctx, owner) {
+		return nil
+	}
+	return p.mergeVCard(ctx, owner, vcard.Fields{Photo: &vcard.Photo{Type: a.Type, Data: a.Data}})
+}

@@ -1,0 +1,478 @@
+package vcard
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// NSTemp is the namespace of XEP-0054 vcard-temp.
+const NSTemp = "vcard-temp"
+
+// ErrTooLarge is wrapped by every error that refuses input for its size or
+// shape (bytes, depth, number of elements, cards or properties).
+var ErrTooLarge = errors.New("vcard: input too large")
+
+// Photo is a picture with its MIME type.
+type Photo struct {
+	Type string // MIME type, e.g. "image/png"
+	Data []byte
+}
+
+// Name holds the structured name (vCard N).
+type Name struct {
+	Family, Given, Middle, Prefix, Suffix string
+}
+
+func (n *Name) empty() bool {
+	return n == nil || n.Family == "" && n.Given == "" && n.Middle == "" && n.Prefix == "" && n.Suffix == ""
+}
+
+// Org is the organisation and its units (vCard ORG).
+type Org struct {
+	Name  string
+	Units []string
+}
+
+func (o *Org) empty() bool {
+	if o == nil || o.Name != "" {
+		return o == nil
+	}
+	for _, u := range o.Units {
+		if u != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Fields are the vcard-temp elements this component owns. A nil pointer, a
+// pointer to "", an empty slice or an empty struct leaves that element as the
+// user had it: an MMS that did not say something must not erase it.
+type Fields struct {
+	Photo    *Photo  // PHOTO (TYPE + BINVAL)
+	Desc     *string // DESC: the status line
+	Nickname *string // NICKNAME
+	FN       *string
+	N        *Name
+	Org      *Org
+	Title    *string
+	Emails   []string // every EMAIL element is replaced by these
+	URL      *string
+	BDay     *string
+	Note     *string
+}
+
+// TempLimits bound what ParseTemp accepts. A zero field takes its default.
+type TempLimits struct {
+	Bytes    int // default 256 KiB; the user's own PHOTO is most of it
+	Depth    int // default 16; XEP-0054 itself needs 3
+	Elements int // default 4096
+}
+
+func (l TempLimits) withDefaults() TempLimits {
+	if l.Bytes <= 0 {
+		l.Bytes = 256 << 10
+	}
+	if l.Depth <= 0 {
+		l.Depth = 16
+	}
+	if l.Elements <= 0 {
+		l.Elements = 4096
+	}
+	return l
+}
+
+// Temp is a parsed <vCard xmlns='vcard-temp'/>. It keeps every child of the
+// root (elements, whitespace, comments, CDATA) as the exact bytes it came in,
+// so that a merge rewrites only the elements we own.
+type Temp struct {
+	start []byte // raw root start tag, always in open form ("<vCard …>")
+	end   []byte // matching end tag
+	// newNS is set when the root's default namespace is not vcard-temp (a
+	// prefixed root such as <v:vCard xmlns:v='vcard-temp'>): elements we add
+	// must then declare it themselves.
+	newNS bool
+	nodes []node
+}
+
+type node struct {
+	owned string // vcard-temp local name when the node is an element in vcard-temp, else ""
+	raw   []byte
+}
+
+// ParseTemp parses a vcard-temp document with the default TempLimits. Empty
+// input (or only whitespace) gives an empty document.
+func ParseTemp(raw []byte) (*Temp, error) {
+	return TempLimits{}.Parse(raw)
+}
+
+// Parse parses a vcard-temp document within l.
+func (l TempLimits) Parse(raw []byte) (*Temp, error) {
+	t, err := l.withDefaults().parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("vcard: parse vcard-temp: %w", err)
+	}
+	return t, nil
+}
+
+func (l TempLimits) parse(raw []byte) (*Temp, error) {
+	if len(raw) > l.Bytes {
+		return nil, fmt.Errorf("document is %d bytes, more than the limit of %d: %w", len(raw), l.Bytes, ErrTooLarge)
+	}
+	t := &Temp{}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return t, nil
+	}
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	var (
+		depth    int
+		elements int
+		rootDone bool
+		childAt  int64 // offset where the current top-level child began
+	)
+	for {
+		off := d.InputOffset()
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rootDone {
+			// Only whitespace, comments and processing instructions may follow the root.
+			if cd, ok := tok.(xml.CharData); ok && len(bytes.TrimSpace(cd)) > 0 || isElement(tok) {
+				return nil, errors.New("data after </vCard>")
+			}
+			continue
+		}
+		switch tok := tok.(type) {
+		case xml.Directive:
+			// A DOCTYPE could declare entities; a vCard from a server never has one.
+			return nil, errors.New("DOCTYPE and other directives are not allowed")
+		case xml.StartElement:
+			elements++
+			if elements > l.Elements {
+				return nil, fmt.Errorf("more than %d elements: %w", l.Elements, ErrTooLarge)
+			}
+			depth++
+			if depth > l.Depth {
+				return nil, fmt.Errorf("elements nested deeper than %d: %w", l.Depth, ErrTooLarge)
+			}
+			if depth == 1 {
+				if tok.Name.Local != "vCard" || tok.Name.Space != NSTemp {
+					return nil, fmt.Errorf("root element is {%s}%s, want {%s}vCard", tok.Name.Space, tok.Name.Local, NSTemp)
+				}
+				t.start, t.end = rootTags(raw[off:d.InputOffset()])
+				t.newNS = !hasDefaultNS(tok)
+				childAt = d.InputOffset()
+			} else if depth == 2 {
+				childAt = off
+			}
+		case xml.EndElement:
+			depth--
+			switch depth {
+			case 0:
+				rootDone = true
+			case 1:
+				n := node{raw: raw[childAt:d.InputOffset()]}
+				if tok.Name.Space == NSTemp {
+					n.owned = tok.Name.Local
+				}
+				t.nodes = append(t.nodes, n)
+				childAt = d.InputOffset()
+			}
+		default:
+			if depth == 0 {
+				if cd, ok := tok.(xml.CharData); ok && len(bytes.TrimSpace(cd)) > 0 {
+					return nil, errors.New("text outside <vCard>")
+				}
+				continue
+			}
+			if depth == 1 {
+				// Whitespace, text, CDATA, comments and PIs between children
+				// are kept as they were.
+				t.nodes = append(t.nodes, node{raw: raw[off:d.InputOffset()]})
+				childAt = d.InputOffset()
+			}
+		}
+	}
+	if !rootDone {
+		return nil, errors.New("no <vCard> element")
+	}
+	return t, nil
+}
+
+func isElement(tok xml.Token) bool {
+	_, s := tok.(xml.StartElement)
+	_, e := tok.(xml.EndElement)
+	return s || e
+}
+
+// hasDefaultNS reports whether the root's own default namespace is
+// vcard-temp, i.e. whether unprefixed children are in vcard-temp.
+func hasDefaultNS(root xml.StartElement) bool {
+	for _, a := range root.Attr {
+		if a.Name.Space == "" && a.Name.Local == "xmlns" {
+			return a.Value == NSTemp
+		}
+	}
+	return false
+}
+
+// rootTags turns the raw root start tag into its open form and builds the end
+// tag with the same qualified name, so a self-closing <vCard/> can get children.
+func rootTags(start []byte) (open, end []byte) {
+	s := bytes.TrimSuffix(start, []byte(">"))
+	if bytes.HasSuffix(s, []byte("/")) {
+		s = bytes.TrimRight(s[:len(s)-1], " \t\r\n")
+	}
+	open = append(append([]byte{}, s...), '>')
+	qname := s[1:]
+	if i := bytes.IndexAny(qname, " \t\r\n"); i >= 0 {
+		qname = qname[:i]
+	}
+	end = append(append([]byte("</"), qname...), '>')
+	return open, end
+}
+
+// Marshal returns the document as XML. Untouched children come out as the
+// exact bytes they went in.
+func (t *Temp) Marshal() []byte {
+	start, end := t.start, t.end
+	if start == nil {
+		start, end = []byte("<vCard xmlns='vcard-temp'>"), []byte("</vCard>")
+	}
+	size := len(start) + len(end)
+	for _, n := range t.nodes {
+		size += len(n.raw)
+	}
+	out := make([]byte, 0, size)
+	out = append(out, start...)
+	for _, n := range t.nodes {
+		out = append(out, n.raw...)
+	}
+	return append(out, end...)
+}
+
+// Apply replaces the elements named by f and leaves every other child as it
+// was. The first existing element of a kind is replaced in place and any
+// duplicates are dropped, so a field never appears twice; kinds that were
+// missing are appended at the end.
+func (t *Temp) Apply(f Fields) {
+	repl := t.replacements(f)
+	if len(repl) == 0 {
+		return
+	}
+	placed := make(map[string]bool, len(repl))
+	nodes := make([]node, 0, len(t.nodes)+len(repl))
+	for _, n := range t.nodes {
+		r, ours := repl[n.owned]
+		if n.owned == "" || !ours {
+			nodes = append(nodes, n)
+			continue
+		}
+		if !placed[n.owned] {
+			placed[n.owned] = true
+			nodes = append(nodes, node{owned: n.owned, raw: r})
+		}
+	}
+	// Missing kinds go in XEP-0054's schema order so new documents read naturally.
+	for _, name := range []string{"FN", "N", "NICKNAME", "PHOTO", "BDAY", "EMAIL", "TITLE", "ORG", "NOTE", "URL", "DESC"} {
+		if r, ok := repl[name]; ok && !placed[name] {
+			nodes = append(nodes, node{owned: name, raw: r})
+		}
+	}
+	t.nodes = nodes
+}
+
+// replacements renders the new bytes for each element kind that f sets.
+func (t *Temp) replacements(f Fields) map[string][]byte {
+	r := make(map[string][]byte)
+	text := func(name string, v *string) {
+		if v != nil && *v != "" {
+			var b bytes.Buffer
+			t.open(&b, name)
+			escape(&b, *v)
+			closeTag(&b, name)
+			r[name] = b.Bytes()
+		}
+	}
+	text("FN", f.FN)
+	text("NICKNAME", f.Nickname)
+	text("BDAY", f.BDay)
+	text("TITLE", f.Title)
+	text("NOTE", f.Note)
+	text("URL", f.URL)
+	text("DESC", f.Desc)
+	if !f.N.empty() {
+		var b bytes.Buffer
+		t.open(&b, "N")
+		child(&b, "FAMILY", f.N.Family)
+		child(&b, "GIVEN", f.N.Given)
+		child(&b, "MIDDLE", f.N.Middle)
+		child(&b, "PREFIX", f.N.Prefix)
+		child(&b, "SUFFIX", f.N.Suffix)
+		closeTag(&b, "N")
+		r["N"] = b.Bytes()
+	}
+	if !f.Org.empty() {
+		var b bytes.Buffer
+		t.open(&b, "ORG")
+		// ORGNAME is required by the XEP's DTD, so it is written even when empty.
+		b.WriteString("<ORGNAME>")
+		escape(&b, f.Org.Name)
+		b.WriteString("</ORGNAME>")
+		for _, u := range f.Org.Units {
+			child(&b, "ORGUNIT", u)
+		}
+		closeTag(&b, "ORG")
+		r["ORG"] = b.Bytes()
+	}
+	var emails bytes.Buffer
+	for _, e := range f.Emails {
+		if e == "" {
+			continue
+		}
+		first := emails.Len() == 0
+		t.open(&emails, "EMAIL")
+		emails.WriteString("<INTERNET/>")
+		if first {
+			emails.WriteString("<PREF/>")
+		}
+		child(&emails, "USERID", e)
+		closeTag(&emails, "EMAIL")
+	}
+	if emails.Len() > 0 {
+		r["EMAIL"] = emails.Bytes()
+	}
+	if f.Photo != nil && len(f.Photo.Data) > 0 {
+		typ := f.Photo.Type
+		if typ == "" {
+			typ = http.DetectContentType(f.Photo.Data)
+		}
+		var b bytes.Buffer
+		t.open(&b, "PHOTO")
+		child(&b, "TYPE", typ)
+		b.WriteString("<BINVAL>")
+		b.WriteString(base64.StdEncoding.EncodeToString(f.Photo.Data))
+		b.WriteString("</BINVAL>")
+		closeTag(&b, "PHOTO")
+		r["PHOTO"] = b.Bytes()
+	}
+	return r
+}
+
+func (t *Temp) open(b *bytes.Buffer, name string) {
+	b.WriteByte('<')
+	b.WriteString(name)
+	if t.newNS {
+		b.WriteString(" xmlns='vcard-temp'")
+	}
+	b.WriteByte('>')
+}
+
+func closeTag(b *bytes.Buffer, name string) {
+	b.WriteString("</")
+	b.WriteString(name)
+	b.WriteByte('>')
+}
+
+// child writes <name>v</name>, or nothing when v is empty: XEP-0054 makes
+// every sub-element of N optional and empty ones only add noise.
+func child(b *bytes.Buffer, name, v string) {
+	if v == "" {
+		return
+	}
+	b.WriteByte('<')
+	b.WriteString(name)
+	b.WriteByte('>')
+	escape(b, v)
+	closeTag(b, name)
+}
+
+// escape writes v as XML text. Characters XML 1.0 cannot carry are dropped
+// rather than replaced, so a stray control byte does not show up as U+FFFD.
+func escape(b *bytes.Buffer, v string) {
+	v = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
+			return r
+		}
+		return -1
+	}, v)
+	_ = xml.EscapeText(b, []byte(v)) // writes to a bytes.Buffer cannot fail
+}
+
+// PhotoSHA1 returns the hex SHA-1 of the first PHOTO's decoded BINVAL, the
+// hash XEP-0153 advertises in presence, or "" when there is no usable photo.
+func (t *Temp) PhotoSHA1() string {
+	for _, n := range t.nodes {
+		if n.owned != "PHOTO" {
+			continue
+		}
+		data, ok := binval(n.raw)
+		if !ok {
+			return ""
+		}
+		sum := sha1.Sum(data)
+		return hex.EncodeToString(sum[:])
+	}
+	return ""
+}
+
+// binval decodes the BINVAL of a raw PHOTO element. Matching is on local
+// names only: the fragment may use a prefix declared on the root.
+func binval(raw []byte) ([]byte, bool) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	var (
+		in    bool
+		text  []byte
+		found bool
+	)
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			in = tok.Name.Local == "BINVAL"
+			found = found || in
+		case xml.EndElement:
+			if in {
+				return decodeBase64(text)
+			}
+		case xml.CharData:
+			if in {
+				text = append(text, tok...)
+			}
+		}
+	}
+	if found {
+		return decodeBase64(text)
+	}
+	return nil, false
+}
+
+// decodeBase64 accepts the line-wrapped and unpadded base64 clients write.
+func decodeBase64(text []byte) ([]byte, bool) {
+	clean := bytes.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' || r == '=' {
+			return -1
+		}
+		return r
+	}, text)
+	data, err := base64.RawStdEncoding.DecodeString(string(clean))
+	if err != nil || len(data) == 0 {
+		return nil, false
+	}
+	return data, true
+}
