@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -227,8 +226,6 @@ func TestPreferencesAreHonoured(t *testing.T) {
 		t.Fatalf("notified with notify off: %q", got)
 	}
 }
-
-var codeRe = regexp.MustCompile(`LINK (\d{6,8})`)
 
 func TestLinkWithCode(t *testing.T) {
 	f := newFixture(t)

@@ -65,7 +65,6 @@ type Server struct {
 	mu        sync.Mutex
 	mm7Addr   net.Addr
 	httpAddr  net.Addr
-	listeners []net.Listener
 }
 
 // New prepares the service; Run starts it.
