@@ -62,9 +62,9 @@ type Server struct {
 	// Ready is closed once every listener is bound.
 	Ready chan struct{}
 
-	mu        sync.Mutex
-	mm7Addr   net.Addr
-	httpAddr  net.Addr
+	mu       sync.Mutex
+	mm7Addr  net.Addr
+	httpAddr net.Addr
 }
 
 // New prepares the service; Run starts it.
