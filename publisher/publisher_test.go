@@ -1,0 +1,223 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"mmsprofile/component"
+	"mmsprofile/outbox"
+	"mmsprofile/storage"
+	"mmsprofile/storage/sqlite"
+	"mmsprofile/storage/storetest"
+)
+
+// fakeServer records what would have gone to the XMPP server.
+type fakeServer struct {
+	mu       sync.Mutex
+	iqs      []string
+	messages []string
+	vcard    string
+	fail     error
+	converts bool
+}
+
+func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	p := string(payload)
+	f.iqs = append(f.iqs, typ+" "+p)
+	switch {
+	case typ == "get" && strings.Contains(p, "disco#info"):
+		if f.converts {
+			return []byte(`<query xmlns='http://jabber.org/protocol/disco#info'><feature var='urn:xmpp:pep-vcard-conversion:0'/></query>`), nil
+		}
+		return []byte(`<query xmlns='http://jabber.org/protocol/disco#info'/>`), nil
+	case typ == "get" && strings.Contains(p, "vcard-temp"):
+		if f.vcard == "" {
+			return nil, &component.IQError{Inner: true, Type: "cancel", Condition: "item-not-found"}
+		}
+		return []byte(f.vcard), nil
+	case typ == "set" && strings.HasPrefix(p, "<vCard"):
+		f.vcard = p
+	}
+	return nil, nil
+}
+
+func (f *fakeServer) SendMessage(_ context.Context, to jid.JID, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return f.fail
+	}
+	f.messages = append(f.messages, to.String()+": "+body)
+	return nil
+}
+
+func setup(t *testing.T, w *fakeServer, repliers map[string]Replier) (*Publisher, storage.Store) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := New(st, w, repliers, Config{RetryMin: time.Second, RetryMax: time.Minute, MaxAttempts: 3}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return p, st
+}
+
+func TestAvatarThenVCardPhoto(t *testing.T) {
+	w := &fakeServer{vcard: `<vCard xmlns='vcard-temp'><FN>Alice</FN><TEL><NUMBER>1</NUMBER></TEL></vCard>`}
+	p, st := setup(t, w, nil)
+	a := storetest.MakeAvatar("a", 200)
+	status := "at the beach"
+	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "k", JID: "alice@example.org", Number: "+12025550143",
+		Avatar: a, Status: status, Received: time.Now(),
+		Entries: []storage.Entry{outbox.ProfileEntry("alice@example.org", outbox.Profile{Status: &status})}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, iq := range w.iqs {
+		switch {
+		case strings.Contains(iq, "urn:xmpp:avatar:data"):
+			kinds = append(kinds, "data")
+		case strings.Contains(iq, "urn:xmpp:avatar:metadata"):
+			kinds = append(kinds, "metadata")
+		case strings.HasPrefix(iq, "set <vCard"):
+			kinds = append(kinds, "vcard")
+		}
+	}
+	// Data before metadata (clients fetch on the event); the vCard is
+	// merged once for the status and once for the photo.
+	if strings.Join(kinds, ",") != "vcard,data,metadata,vcard" {
+		t.Fatalf("order %v", kinds)
+	}
+	for _, want := range []string{"<FN>Alice</FN>", "<TEL><NUMBER>1</NUMBER></TEL>", "<DESC>at the beach</DESC>", "<BINVAL>", "<TYPE>image/png</TYPE>"} {
+		if !strings.Contains(w.vcard, want) {
+			t.Errorf("vcard lacks %s:\n%s", want, w.vcard)
+		}
+	}
+	if n, _ := st.OutboxStats(t.Context()); n.Pending != 0 {
+		t.Fatalf("%d items left", n.Pending)
+	}
+}
+
+// When the server converts vCards itself, the avatar goes to PEP only.
+func TestConvertingServerGetsNoVCardPhoto(t *testing.T) {
+	w := &fakeServer{converts: true}
+	p, st := setup(t, w, nil)
+	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "k", JID: "alice@example.org", Number: "+1",
+		Avatar: storetest.MakeAvatar("a", 200), Received: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, iq := range w.iqs {
+		if strings.Contains(iq, "vCard") {
+			t.Fatalf("vcard written although the server converts: %s", iq)
+		}
+	}
+}
+
+func TestNotConnectedCostsNoAttempt(t *testing.T) {
+	w := &fakeServer{fail: component.ErrNotConnected}
+	p, st := setup(t, w, nil)
+	if err := st.Enqueue(t.Context(), outbox.MessageEntry("alice@example.org", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := p.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _ := st.DueOutbox(t.Context(), time.Now(), 10)
+	if len(items) != 1 || items[0].Attempts != 0 {
+		t.Fatalf("items %+v", items)
+	}
+	w.fail = nil
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.messages) != 1 || w.messages[0] != "alice@example.org: hi" {
+		t.Fatalf("messages %q", w.messages)
+	}
+}
+
+func TestPermanentErrorsFailAtOnce(t *testing.T) {
+	w := &fakeServer{fail: &component.IQError{Type: "auth", Condition: "forbidden", Text: "not a local user"}}
+	p, st := setup(t, w, nil)
+	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "k", JID: "gone@example.org", Number: "+1",
+		Avatar: storetest.MakeAvatar("a", 10), Received: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var results []Result
+	p.OnResult = func(r Result) { results = append(results, r) }
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := st.FailedOutbox(t.Context(), 10)
+	if err != nil || len(failed) != 1 || !strings.Contains(failed[0].LastError, "forbidden") {
+		t.Fatalf("failed %+v, %v", failed, err)
+	}
+	if len(results) != 1 || !results[0].Final {
+		t.Fatalf("results %+v", results)
+	}
+}
+
+func TestTemporaryErrorsRetryThenGiveUp(t *testing.T) {
+	w := &fakeServer{fail: errors.New("connection reset")}
+	p, st := setup(t, w, nil)
+	if err := st.Enqueue(t.Context(), outbox.MessageEntry("alice@example.org", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Second)
+	p.now = func() time.Time { return now }
+	for i := range 3 {
+		if _, err := p.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour) // past any backoff
+		if i < 2 {
+			if items, _ := st.DueOutbox(t.Context(), now, 10); len(items) != 1 || items[0].Attempts != i+1 {
+				t.Fatalf("after attempt %d: %+v", i+1, items)
+			}
+		}
+	}
+	if failed, _ := st.FailedOutbox(t.Context(), 10); len(failed) != 1 {
+		t.Fatalf("not given up after 3 attempts: %+v", failed)
+	}
+}
+
+func TestRepliesGoToTheirTransport(t *testing.T) {
+	var got []outbox.Reply
+	reps := map[string]Replier{"mm7": ReplierFunc(func(_ context.Context, r outbox.Reply) error { got = append(got, r); return nil })}
+	p, st := setup(t, &fakeServer{}, reps)
+	if err := st.Enqueue(t.Context(),
+		outbox.ReplyEntry("", outbox.Reply{Transport: "mm7", To: "+12025550143", Text: "hello"}),
+		outbox.ReplyEntry("", outbox.Reply{Transport: "email", To: "x@example.net", Text: "hello"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].To != "+12025550143" {
+		t.Fatalf("mm7 replies %+v", got)
+	}
+	failed, _ := st.FailedOutbox(t.Context(), 10)
+	if len(failed) != 1 || !strings.Contains(failed[0].LastError, "no way to reply over email") {
+		t.Fatalf("email reply without a replier: %+v", failed)
+	}
+}
