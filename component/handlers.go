@@ -72,8 +72,9 @@ func (c *Component) AddFeature(ns ...string) { c.h.features = append(c.h.feature
 // DiscoNodes answers disco#info for nodes (e.g. each ad-hoc command).
 func (c *Component) DiscoNodes(f func(node string) (NodeInfo, bool)) { c.h.nodes = f }
 
-// SendMessage sends a chat message from the component.
-func (c *Component) SendMessage(ctx context.Context, to jid.JID, body string) error {
+// SendMessage sends a chat message from the component. extra, if any, is
+// appended inside the message (e.g. an XEP-0144 roster item exchange).
+func (c *Component) SendMessage(ctx context.Context, to jid.JID, body string, extra ...[]byte) error {
 	c.mu.RLock()
 	s := c.session
 	c.mu.RUnlock()
@@ -81,8 +82,12 @@ func (c *Component) SendMessage(ctx context.Context, to jid.JID, body string) er
 		return ErrNotConnected
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `<message type='chat' to='%s' from='%s' id='%s'><body>%s</body></message>`,
+	fmt.Fprintf(&b, `<message type='chat' to='%s' from='%s' id='%s'><body>%s</body>`,
 		xmlEscape(to.String()), xmlEscape(c.addr.String()), randomID(), xmlEscape(body))
+	for _, x := range extra {
+		b.Write(x)
+	}
+	b.WriteString(`</message>`)
 	if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
 		return fmt.Errorf("component: message to %s: %w", to, err)
 	}

@@ -21,6 +21,19 @@ type Profile struct {
 // Message is a KindMessage payload: a chat message from the component.
 type Message struct {
 	Body string `json:"body"`
+	// Suggest offers contacts to add (XEP-0144 roster item exchange).
+	Suggest []Contact `json:"suggest,omitempty"`
+}
+
+// Contact is an account offered as a contact.
+type Contact struct {
+	JID  string `json:"jid"`
+	Name string `json:"name,omitempty"`
+}
+
+// SuggestEntry builds a chat message to jid offering contacts.
+func SuggestEntry(jid, body string, contacts []Contact) storage.Entry {
+	return storage.Entry{JID: jid, Kind: storage.KindMessage, Payload: mustJSON(Message{Body: body, Suggest: contacts})}
 }
 
 // Reply is a KindReply payload: a message back to a phone.

@@ -202,7 +202,7 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 	if nickNote != "" {
 		notes = append(notes, nickNote)
 	}
-	own, cardNotes := ownCard(msg, s.rules.DefaultCountryCode)
+	own, others, cardNotes := readCards(msg, s.rules.DefaultCountryCode)
 	notes = append(notes, cardNotes...)
 	images := msg.Images()
 	if len(images) == 0 && own != nil && own.Photo != nil && prefs.VCard {
@@ -255,10 +255,25 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 	if prof.Status != nil || prof.Nick != nil || prof.VCard != nil {
 		u.Entries = append(u.Entries, outbox.ProfileEntry(link.JID, prof))
 	}
+	contacts := false
+	if len(others) > 0 {
+		if prefs.Contacts {
+			found, missing, err := s.suggestContacts(ctx, link.JID, others)
+			if err != nil {
+				return err
+			}
+			if text := textContacts(found, missing); text != "" {
+				contacts = true
+				u.Entries = append(u.Entries, outbox.SuggestEntry(link.JID, text, found))
+			}
+		} else {
+			ignored = append(ignored, "address-book entries")
+		}
+	}
 	if len(notes) > 0 {
 		s.log.Info("parts of an mms left out", "jid", link.JID, "why", strings.Join(notes, "; "))
 	}
-	if u.Avatar == nil && u.Status == "" && u.Nick == "" && prof.VCard == nil {
+	if u.Avatar == nil && u.Status == "" && u.Nick == "" && prof.VCard == nil && !contacts {
 		if len(ignored) > 0 {
 			text := fmt.Sprintf("This account does not take %s by MMS (see its preferences).", strings.Join(ignored, " or "))
 			s.tellRefusal(ctx, msg, link.JID, prefs, text)
@@ -266,7 +281,7 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		}
 		return mmsbridge.Refuse(mmsbridge.ReasonContent, "nothing to publish: send a photo or a line of text")
 	}
-	if prefs.Notify {
+	if prefs.Notify && (u.Avatar != nil || u.Status != "" || u.Nick != "" || prof.VCard != nil) {
 		u.Entries = append(u.Entries, outbox.MessageEntry(link.JID, textUpdated(u, prof.VCard != nil, msg.Sender, notes)))
 	}
 

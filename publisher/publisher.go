@@ -19,7 +19,7 @@ import (
 // *component.Component is one.
 type Writer interface {
 	PrivilegedIQ(ctx context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error)
-	SendMessage(ctx context.Context, to jid.JID, body string) error
+	SendMessage(ctx context.Context, to jid.JID, body string, extra ...[]byte) error
 }
 
 // Replier sends a reply to a phone over one transport.
@@ -228,6 +228,9 @@ func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {
 		var m outbox.Message
 		if err := outbox.Decode(it, &m); err != nil {
 			return &Permanent{err}
+		}
+		if len(m.Suggest) > 0 {
+			return p.w.SendMessage(ctx, owner, m.Body, pep.RosterExchange(m.Suggest))
 		}
 		return p.w.SendMessage(ctx, owner, m.Body)
 	case storage.KindReply:

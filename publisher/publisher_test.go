@@ -54,13 +54,16 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 	return nil, nil
 }
 
-func (f *fakeServer) SendMessage(_ context.Context, to jid.JID, body string) error {
+func (f *fakeServer) SendMessage(_ context.Context, to jid.JID, body string, extra ...[]byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return f.fail
 	}
 	f.messages = append(f.messages, to.String()+": "+body)
+	for _, x := range extra {
+		f.messages = append(f.messages, string(x))
+	}
 	return nil
 }
 
