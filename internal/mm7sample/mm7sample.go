@@ -28,6 +28,7 @@ type Deliver struct {
 	Text          string
 	Image         []byte // JPEG, sent base64 in a multipart/related with SMIL
 	ImageType     string // default image/jpeg
+	VCard         string // a .vcf, sent as text/x-vcard
 }
 
 // Build returns the Content-Type header and body of the HTTP POST.
@@ -64,6 +65,9 @@ func (d Deliver) Build() (contentType string, body []byte) {
 	}
 	if d.Text != "" {
 		w("--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-ID: <text.txt>\r\nContent-Location: text.txt\r\n\r\n%s\r\n", inner, d.Text)
+	}
+	if d.VCard != "" {
+		w("--%s\r\nContent-Type: text/x-vcard; charset=utf-8; name=contact.vcf\r\nContent-ID: <contact.vcf>\r\n\r\n%s\r\n", inner, strings.ReplaceAll(strings.TrimSpace(d.VCard), "\n", "\r\n"))
 	}
 	w("--%s--\r\n--%s--\r\n", inner, outer)
 	return fmt.Sprintf(`multipart/related; type="text/xml"; start="<mm7-soap>"; boundary="%s"`, outer), b.Bytes()

@@ -29,7 +29,8 @@ const (
 	// is left out on purpose: with it, Prosody forwards every user presence to
 	// the component and bounces them while it is offline.
 	DefaultPrivileges = `{ roster = "get"; message = "outgoing"; ` +
-		`iq = { ["http://jabber.org/protocol/pubsub"] = "set"; ["vcard-temp"] = "both" } }`
+		`iq = { ["http://jabber.org/protocol/pubsub"] = "set"; ["vcard-temp"] = "both"; ` +
+		`["http://jabber.org/protocol/disco#info"] = "get" } }`
 )
 
 // How long Close waits after SIGTERM before it kills the process group.

@@ -56,6 +56,11 @@ type envOptions struct {
 	extra string
 	// submitURL is the fake MMSC that takes replies to phones.
 	submitURL string
+	// vcardModule is Prosody's vCard module: "vcard" or "vcard_legacy".
+	vcardModule string
+	// beforeStart runs with alice's client online, before the service
+	// starts (e.g. to set her own vCard or add contacts).
+	beforeStart func(ctx context.Context, xs *prosody.Server, alice *xmppclient.Client)
 }
 
 func start(t testing.TB) *env { return startWith(t, envOptions{}) }
@@ -64,7 +69,7 @@ func startWith(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	xs := prosody.StartT(t, prosody.Options{})
+	xs := prosody.StartT(t, prosody.Options{VCardModule: opts.vcardModule})
 	for _, u := range []string{"alice", "bob"} {
 		if err := xs.Register(ctx, u, "pw-"+u); err != nil {
 			t.Fatal(err)
@@ -84,6 +89,9 @@ func startWith(t testing.TB, opts envOptions) *env {
 	t.Cleanup(func() { bob.Close() })
 	if err := xmppclient.MutualSubscribe(ctx, aliceC, bob); err != nil {
 		t.Fatal(err)
+	}
+	if opts.beforeStart != nil {
+		opts.beforeStart(ctx, xs, aliceC)
 	}
 	// The owner is offline when the MMS arrives: Prosody still notifies
 	// her contacts. Tests that need her online dial again.

@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"mmsprofile/internal/mm7sample"
+	"mmsprofile/internal/prosody"
+	"mmsprofile/internal/xmppclient"
+)
+
+// What alice set from her own client: nothing of it may be lost.
+const clientVCard = `<vCard xmlns='vcard-temp'><FN>Alice Example</FN><TEL><HOME/><VOICE/><NUMBER>+1 202 555 0100</NUMBER></TEL>` +
+	`<ADR><WORK/><STREET>1 Main St</STREET><LOCALITY>Springfield</LOCALITY></ADR><JABBERID>alice@localhost</JABBERID>` +
+	`<X-CUSTOM>kept as it was</X-CUSTOM></vCard>`
+
+const senderCard = `BEGIN:VCARD
+VERSION:3.0
+FN:Alice Example
+ORG:Example Corp
+TITLE:Engineer
+TEL;TYPE=CELL:+1 202 555 0143
+END:VCARD`
+
+type vcardDoc struct {
+	FN       string `xml:"FN"`
+	Nickname string `xml:"NICKNAME"`
+	Desc     string `xml:"DESC"`
+	Note     string `xml:"NOTE"`
+	Title    string `xml:"TITLE"`
+	Org      string `xml:"ORG>ORGNAME"`
+	Custom   string `xml:"X-CUSTOM"`
+	Street   string `xml:"ADR>STREET"`
+	Tels     []struct {
+		Number string `xml:"NUMBER"`
+	} `xml:"TEL"`
+	Photo struct {
+		Type   string `xml:"TYPE"`
+		Binval string `xml:"BINVAL"`
+	} `xml:"PHOTO"`
+}
+
+// Each kind of profile data travels from an MM7 MMS to what other clients
+// see: one contact online during the update, one logging in after; with
+// Prosody storing vCards as they are (mod_vcard) and converting them to PEP
+// (mod_vcard_legacy).
+func TestProfileReachesClients(t *testing.T) {
+	for _, module := range []string{"vcard", "vcard_legacy"} {
+		t.Run(module, func(t *testing.T) {
+			e := startWith(t, envOptions{vcardModule: module, beforeStart: func(ctx context.Context, xs *prosody.Server, alice *xmppclient.Client) {
+				if typ, p, err := alice.IQ(ctx, jid.JID{}, "set", []byte(clientVCard)); err != nil || typ != "result" {
+					t.Fatalf("alice sets her vCard: %s %s %v", typ, p, err)
+				}
+				if err := xs.Register(ctx, "carol", "pw-carol"); err != nil {
+					t.Fatal(err)
+				}
+				carol, err := xmppclient.Dial(ctx, xs.C2SAddr, jid.MustParse("carol@"+xs.Domain), "pw-carol", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer carol.Close()
+				if err := xmppclient.MutualSubscribe(ctx, alice, carol); err != nil {
+					t.Fatal(err)
+				}
+			}})
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+
+			code, status := e.post(mm7sample.Deliver{TransactionID: "tp", MessageID: "mp", Sender: aliceNumber,
+				Image: mm7sample.Photo(800, 600, 11), Text: "NICK Ally\nAt the beach", VCard: senderCard})
+			if code != 200 || status != "1000" {
+				t.Fatalf("HTTP %d status %s", code, status)
+			}
+			// Online contact: the PEP event, live.
+			ev := e.nextAvatar()
+
+			// vCard as any client fetches it: our fields in, theirs intact.
+			var doc vcardDoc
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				raw, err := e.bob.FetchVCard(ctx, e.alice)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc = vcardDoc{}
+				if err := xml.Unmarshal(raw, &doc); err != nil {
+					t.Fatalf("vcard %s: %v", raw, err)
+				}
+				photo, _ := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.Photo.Binval), ""))
+				sum := sha1.Sum(photo)
+				if doc.Desc+doc.Note != "" && doc.Nickname != "" && hex.EncodeToString(sum[:]) == ev.ItemID {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("vCard never showed the update:\n%s", raw)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			// mod_vcard_legacy stores vCard4 and shows the status as NOTE.
+			shown := doc.Desc
+			if module == "vcard_legacy" {
+				shown = doc.Note
+			}
+			if shown != "At the beach" || doc.Nickname != "Ally" || doc.Title != "Engineer" || doc.Org != "Example Corp" {
+				t.Errorf("our fields: %+v", doc)
+			}
+			if doc.FN != "Alice Example" || doc.Street != "1 Main St" || len(doc.Tels) == 0 || doc.Tels[0].Number != "+1 202 555 0100" {
+				t.Errorf("the client's fields were not kept: %+v", doc)
+			}
+			// Only a server that stores vcard-temp as it is can keep fields
+			// vCard4 has no place for; there we must not lose them.
+			if module == "vcard" && doc.Custom != "kept as it was" {
+				t.Errorf("an extension field was lost: %+v", doc)
+			}
+
+			// A contact who logs in later gets the current avatar.
+			carol, err := xmppclient.Dial(ctx, e.xmpp.C2SAddr, jid.MustParse("carol@"+e.xmpp.Domain), "pw-carol", testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer carol.Close()
+			select {
+			case late := <-carol.AvatarEvents():
+				if late.ItemID != ev.ItemID {
+					t.Fatalf("late contact got %s, want %s", late.ItemID, ev.ItemID)
+				}
+			case <-ctx.Done():
+				t.Fatal("a contact logging in after the update got no avatar")
+			}
+			data, err := carol.FetchAvatarData(ctx, e.alice, ev.ItemID)
+			if err != nil || len(data) == 0 || !bytes.HasPrefix(data, []byte("\x89PNG")) {
+				t.Fatalf("late contact fetches data: %d bytes, %v", len(data), err)
+			}
+		})
+	}
+}
