@@ -134,10 +134,11 @@ func TestComponentPrivileges(t *testing.T) {
 				walkNamespaces(p.Namespaces, func(n namespacePerm) { got[n.NS] = n.Type })
 			}
 			want := map[string]string{
-				"roster":                            "get",
-				"message":                           "outgoing",
-				"http://jabber.org/protocol/pubsub": "set",
-				"vcard-temp":                        "both",
+				"roster":                                "get",
+				"message":                               "outgoing",
+				"http://jabber.org/protocol/pubsub":     "set",
+				"vcard-temp":                            "both",
+				"http://jabber.org/protocol/disco#info": "get",
 			}
 			if msg.From != s.Domain || !maps.Equal(got, want) {
 				t.Errorf("privileges from %q: %v, want from %q: %v", msg.From, got, s.Domain, want)
