@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -268,48 +265,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 }
 
 func BenchmarkCommitUpdate(b *testing.B) {
-	for _, bc := range []struct {
-		name     string
-		parallel bool
-	}{{"serial", false}, {"parallel", true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			s := openT(b, filepath.Join(b.TempDir(), "state.db"))
-			base := storetest.MakeAvatar("bench", 8192)
-			var (
-				mu  sync.Mutex
-				seq int
-			)
-			one := func() {
-				mu.Lock()
-				seq++
-				n := seq
-				mu.Unlock()
-				// A new picture each time, as every MMS brings one.
-				av := *base
-				av.Data = binary.BigEndian.AppendUint64(nil, uint64(n))
-				av.Data = append(av.Data, base.Data[8:]...)
-				sum := sha1.Sum(av.Data)
-				av.ID = hex.EncodeToString(sum[:])
-				u := storage.Update{Source: "mm7", Key: fmt.Sprint(n), JID: fmt.Sprintf("user%d@example.org", n%100),
-					Number: "+12025550001", Avatar: &av, Status: "hello", Received: time.Now()}
-				if _, err := s.CommitUpdate(context.Background(), u); err != nil {
-					b.Error(err)
-				}
-			}
-			b.SetBytes(8192)
-			b.ResetTimer()
-			if bc.parallel {
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						one()
-					}
-				})
-			} else {
-				for b.Loop() {
-					one()
-				}
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
-		})
-	}
+	storetest.Bench(b, func(b *testing.B) storage.Store {
+		return openT(b, filepath.Join(b.TempDir(), "state.db"))
+	})
 }

@@ -1,0 +1,633 @@
+package ejabberd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+
+	"mmsprofile/ejabberdapi"
+)
+
+// Defaults applied by Start to empty Options fields.
+const (
+	DefaultDomain    = "localhost"
+	DefaultComponent = "mms.localhost"
+	DefaultLogLevel  = "info"
+	// DefaultAPIUser is the local part of the account the HTTP API grants
+	// the publisher's commands to; Start registers it.
+	DefaultAPIUser = "mmsapi"
+)
+
+// PublisherCommands are the mod_http_api commands the API account may call:
+// what mmsprofile's publisher needs on ejabberd 23.01 and nothing more. The
+// vCard setters (set_vcard, set_vcard2) are left out on purpose: they write
+// the database directly and skip the hooks that feed PEP and presence.
+func PublisherCommands() []string {
+	return []string{"send_stanza", "get_vcard", "get_vcard2", "get_vcard2_multi"}
+}
+
+// Options says what server to start. The zero value is a usable default.
+type Options struct {
+	Domain    string // the virtual host; default "localhost"
+	Component string // the XEP-0114 component's domain; default "mms.localhost"
+	Secret    string // the component secret; default random
+	// Log receives what the Erlang VM prints: ejabberd's log lines and
+	// boot failures that happen before its logger runs. Nil means the file
+	// Server.ConsoleFile. ejabberd writes Server.LogFile either way.
+	Log io.Writer
+	// LogLevel is ejabberd's loglevel: none, emergency, alert, critical,
+	// error, warning, notice, info (default) or debug (which logs stanzas).
+	LogLevel string
+}
+
+// Server is a running ejabberd. Its exported fields are read-only.
+type Server struct {
+	Domain        string
+	Component     string
+	Secret        string
+	C2SAddr       string // host:port of the client port (plain TCP, PLAIN auth allowed)
+	ComponentAddr string // host:port of the XEP-0114 (ejabberd_service) port
+	APIURL        string // mod_http_api base URL, e.g. http://127.0.0.1:PORT/api
+	APIUser       string // the bare JID granted PublisherCommands, for HTTP Basic
+	APIPassword   string
+	Node          string // the Erlang node name, e.g. ejabberd-1a2b3c@localhost
+	Dir           string // temporary directory: config, spool, logs, HOME
+	ConfigFile    string // ejabberd.yml
+	LogFile       string // ejabberd's own log (error.log sits beside it)
+	ConsoleFile   string // the VM's stdout and stderr when Options.Log was nil, else ""
+
+	cmd         *exec.Cmd
+	consoleFile *os.File      // closed after the process has exited
+	exited      chan struct{} // closed when the process has exited
+	waitErr     error         // valid once exited is closed
+}
+
+// installation is where Debian's ejabberd keeps its pieces, as its
+// ejabberdctl script knows them.
+type installation struct {
+	erl     string // the erl launcher
+	erlLibs string // the directory holding ejabberd-VERSION/ and its dependencies
+}
+
+// Installed reports whether ejabberd is installed. Its error names the
+// Debian package that provides it.
+func Installed() error {
+	_, err := findInstallation()
+	return err
+}
+
+func findInstallation() (installation, error) {
+	const hint = "install the Debian package ejabberd (apt-get install ejabberd)"
+	ctl, err := exec.LookPath("ejabberdctl")
+	if err != nil {
+		// Debian puts it in /usr/sbin, which a user's PATH may lack.
+		if _, serr := os.Stat("/usr/sbin/ejabberdctl"); serr != nil {
+			return installation{}, fmt.Errorf("ejabberd: ejabberdctl not found: %s", hint)
+		}
+		ctl = "/usr/sbin/ejabberdctl"
+	}
+	inst, err := readCtlScript(ctl)
+	if err != nil {
+		return installation{}, fmt.Errorf("ejabberd: %s: %w: %s", ctl, err, hint)
+	}
+	if _, err := os.Stat(inst.erl); err != nil {
+		return installation{}, fmt.Errorf("ejabberd: erl: %w: %s", err, hint)
+	}
+	apps, err := filepath.Glob(filepath.Join(inst.erlLibs, "ejabberd-*", "ebin", "ejabberd.app"))
+	if err != nil || len(apps) == 0 {
+		return installation{}, fmt.Errorf("ejabberd: no ejabberd-*/ebin/ejabberd.app in %s: %s", inst.erlLibs, hint)
+	}
+	return inst, nil
+}
+
+// readCtlScript reads the ERL and ERL_LIBS assignments from ejabberdctl:
+// the script is the package's own record of where they are, and they
+// differ between Debian's layout and ejabberd's installers.
+func readCtlScript(path string) (installation, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return installation{}, err
+	}
+	defer f.Close()
+	var inst installation
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		value = strings.Trim(value, `"'`)
+		switch {
+		case name == "ERL" && inst.erl == "":
+			inst.erl = value
+		case name == "ERL_LIBS" && inst.erlLibs == "":
+			inst.erlLibs = value
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return installation{}, err
+	}
+	if inst.erl == "" || inst.erlLibs == "" || strings.Contains(inst.erl+inst.erlLibs, "$") {
+		return installation{}, errors.New("no plain ERL= and ERL_LIBS= lines")
+	}
+	return inst, nil
+}
+
+// Start writes a config into a new temporary directory, starts ejabberd on
+// free loopback ports (c2s, component, HTTP API, Erlang distribution) and
+// registers the API account. It returns once the server answers. ctx
+// bounds only the start: the server runs until Close, which the caller
+// must call even when the test fails.
+//
+// The VM is started directly rather than through ejabberdctl: as root,
+// ejabberdctl runs erl through su, which puts the VM in a session of its
+// own where Close could not reach it by process group, and it refuses to
+// run at all for other users. The ejabberdctl.cfg written into Dir still
+// lets a person attach: ejabberdctl --config-dir DIR status.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	s, err := start(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("ejabberd: start: %w", err)
+	}
+	return s, nil
+}
+
+func start(ctx context.Context, opts Options) (*Server, error) {
+	inst, err := findInstallation()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "ejabberd-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Domain:      cfg.Domain,
+		Component:   cfg.Component,
+		Secret:      cfg.Secret,
+		APIUser:     cfg.APIUser,
+		APIPassword: cfg.APIPassword,
+		Node:        cfg.Node,
+		Dir:         dir,
+		ConfigFile:  filepath.Join(dir, "ejabberd.yml"),
+		LogFile:     filepath.Join(dir, "logs", "ejabberd.log"),
+		exited:      make(chan struct{}),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = s.Close()
+		}
+	}()
+
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	cfg.C2SPort, cfg.ComponentPort, cfg.HTTPPort, cfg.DistPort = ports[0], ports[1], ports[2], ports[3]
+	s.C2SAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.C2SPort))
+	s.ComponentAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.ComponentPort))
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTPPort))
+	s.APIURL = "http://" + httpAddr + "/api"
+
+	cfg.Dir = dir
+	for _, sub := range []string{"spool", "logs", "modules", "modules.d"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	files := []struct {
+		name string
+		tmpl *template.Template
+	}{
+		{"ejabberd.yml", configTemplate},
+		{"ejabberdctl.cfg", ctlConfigTemplate},
+		{"inetrc", inetrcTemplate},
+	}
+	for _, f := range files {
+		if err := writeTemplate(filepath.Join(dir, f.name), f.tmpl, cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	// The same VM arguments ejabberdctl foreground builds, minus epmd: with
+	// -erl_epmd_port and -start_epmd false the node listens on a port of
+	// our choosing and no epmd daemon is started that could outlive Close
+	// or be shared with the system's ejabberd.
+	args := []string{
+		"-sname", cfg.Node,
+		"-setcookie", cfg.Cookie,
+		"-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+		"-erl_epmd_port", strconv.Itoa(cfg.DistPort),
+		"-start_epmd", "false",
+		"+K", "true",
+		"-env", "ERL_CRASH_DUMP_BYTES", "0",
+		"-mnesia", "dir", erlString(filepath.Join(dir, "spool")),
+		"-s", "ejabberd",
+		"-noinput",
+	}
+	// exec.Command, not CommandContext: ctx must not kill the server after
+	// Start has returned.
+	cmd := exec.Command(inst.erl, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		// HOME is where erl reads .erlang and .erlang.cookie and where
+		// ejabberd puts contributed modules: keep all of it in Dir.
+		"HOME="+dir,
+		"ERL_LIBS="+inst.erlLibs,
+		"ERL_INETRC="+filepath.Join(dir, "inetrc"),
+		"ERL_CRASH_DUMP="+filepath.Join(dir, "logs", "erl_crash.dump"),
+		"EJABBERD_CONFIG_PATH="+s.ConfigFile,
+		"EJABBERD_LOG_PATH="+s.LogFile,
+		"CONTRIB_MODULES_PATH="+filepath.Join(dir, "modules"),
+		"CONTRIB_MODULES_CONF_DIR="+filepath.Join(dir, "modules.d"),
+	)
+	// Its own process group, so that Close can kill the VM and its port
+	// programs (erl_child_setup, inet_gethost) together, and a Ctrl-C meant
+	// for the test binary does not hit it first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if opts.Log != nil {
+		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+	} else {
+		s.ConsoleFile = filepath.Join(dir, "logs", "console.log")
+		f, err := os.Create(s.ConsoleFile)
+		if err != nil {
+			return nil, err
+		}
+		s.consoleFile = f
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		close(s.exited)
+		return nil, err
+	}
+	s.cmd = cmd
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+
+	// ejabberd opens its listeners last, once every module has started, so
+	// an open port means the server is ready.
+	for _, addr := range []string{s.C2SAddr, s.ComponentAddr, httpAddr} {
+		if err := s.waitListening(ctx, addr); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.register(ctx, DefaultAPIUser, s.APIPassword); err != nil {
+		return nil, fmt.Errorf("API account: %w%s", err, s.logTail())
+	}
+	ok = true
+	return s, nil
+}
+
+// waitListening polls addr until it accepts a connection, the VM exits, or
+// ctx ends. Polling is the only way: ejabberd tells nobody when it is ready.
+func (s *Server) waitListening(ctx context.Context, addr string) error {
+	var d net.Dialer
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w%s", addr, ctx.Err(), s.logTail())
+		case <-s.exited:
+			return fmt.Errorf("ejabberd exited before listening on %s: %v%s", addr, s.waitErr, s.logTail())
+		case <-tick.C:
+		}
+	}
+}
+
+// logTail returns the end of the logs, to put the reason for a failed
+// start into the error itself. Boot failures (a bad config) land in the
+// console output, later ones in ejabberd's log.
+func (s *Server) logTail() string {
+	const max = 2048
+	var b strings.Builder
+	for _, name := range []string{s.ConsoleFile, s.LogFile} {
+		if name == "" {
+			continue
+		}
+		data, err := os.ReadFile(name)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		if len(data) > max {
+			data = data[len(data)-max:]
+		}
+		fmt.Fprintf(&b, "\n%s (end):\n%s", filepath.Base(name), data)
+	}
+	return b.String()
+}
+
+// ReadLog returns ejabberd's log so far, its error log, and the console
+// output when it went to ConsoleFile, each under a header line.
+func (s *Server) ReadLog() ([]byte, error) {
+	if s.Dir == "" {
+		return nil, errors.New("ejabberd: log: server closed")
+	}
+	var out bytes.Buffer
+	names := []string{s.LogFile, filepath.Join(filepath.Dir(s.LogFile), "error.log")}
+	if s.ConsoleFile != "" {
+		names = append(names, s.ConsoleFile)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // error.log appears only with the first error
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ejabberd: log: %w", err)
+		}
+		fmt.Fprintf(&out, "==> %s <==\n%s", name, b)
+	}
+	return out.Bytes(), nil
+}
+
+// Close kills ejabberd and removes Dir. It is safe to call more than once.
+//
+// It sends SIGKILL to the process group at once instead of asking for a
+// clean stop: ejabberd takes one to three seconds to stop cleanly, and
+// everything that stop would flush lives in Dir, which goes next.
+func (s *Server) Close() error {
+	var errs []error
+	if s.cmd != nil {
+		if err := s.stop(); err != nil {
+			errs = append(errs, err)
+		}
+		s.cmd = nil
+	}
+	if s.consoleFile != nil {
+		if err := s.consoleFile.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.consoleFile = nil
+	}
+	if s.Dir != "" {
+		if err := os.RemoveAll(s.Dir); err != nil {
+			errs = append(errs, err)
+		}
+		s.Dir = ""
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ejabberd: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) stop() error {
+	pgid := s.cmd.Process.Pid // == the group id, thanks to Setpgid
+	// The group, not just the VM: its port programs must go too, even when
+	// the VM died by itself.
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	<-s.exited
+	return nil
+}
+
+// Register creates the account user@Domain through the HTTP API's
+// register command, which the config grants to loopback callers for this
+// purpose alone. It takes milliseconds, where ejabberdctl register boots a
+// second Erlang VM and takes one to four seconds.
+func (s *Server) Register(ctx context.Context, user, password string) error {
+	if err := s.register(ctx, user, password); err != nil {
+		return fmt.Errorf("ejabberd: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) register(ctx context.Context, user, password string) error {
+	api := ejabberdapi.Client{URL: s.APIURL}
+	args := map[string]string{"user": user, "host": s.Domain, "password": password}
+	if err := api.Call(ctx, "register", args, nil); err != nil {
+		return fmt.Errorf("register %s@%s: %w", user, s.Domain, err)
+	}
+	return nil
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1. ejabberd opens
+// its own sockets, so the ports are freed again before it starts; another
+// process could take one in between, which on a test machine is rare enough.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		// Kept open until all are chosen, so that the ports differ.
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// config is what the templates need.
+type config struct {
+	Domain, Component, Secret string
+	APIUser, APIPassword      string
+	Commands                  []string
+	LogLevel                  string
+	Node, Cookie              string
+	Dir                       string
+	C2SPort, ComponentPort    int
+	HTTPPort, DistPort        int
+}
+
+func newConfig(opts Options) (*config, error) {
+	c := &config{
+		Domain:    opts.Domain,
+		Component: opts.Component,
+		Secret:    opts.Secret,
+		LogLevel:  opts.LogLevel,
+		Commands:  PublisherCommands(),
+	}
+	if c.Domain == "" {
+		c.Domain = DefaultDomain
+	}
+	if c.Component == "" {
+		c.Component = DefaultComponent
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = DefaultLogLevel
+	}
+	switch c.LogLevel {
+	case "none", "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug":
+	default:
+		return nil, fmt.Errorf("log level %q: want none, emergency, alert, critical, error, warning, notice, info or debug", c.LogLevel)
+	}
+	for _, v := range []string{c.Domain, c.Component, c.Secret} {
+		if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return nil, fmt.Errorf("control character in %q", v)
+		}
+	}
+	c.APIUser = DefaultAPIUser + "@" + c.Domain
+	random := func() (string, error) {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(b), nil
+	}
+	var err error
+	for _, p := range []*string{&c.Secret, &c.APIPassword, &c.Cookie, &c.Node} {
+		if *p != "" {
+			continue
+		}
+		if *p, err = random(); err != nil {
+			return nil, err
+		}
+	}
+	// A name of its own, so that it never meets the system's ejabberd@localhost.
+	c.Node = "ejabberd-" + c.Node[:8] + "@localhost"
+	return c, nil
+}
+
+func writeTemplate(path string, t *template.Template, data any) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := t.Execute(f, data); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return f.Close()
+}
+
+// yamlString quotes s as a double-quoted YAML scalar. newConfig has
+// refused control characters, so only backslash and quote need escaping.
+func yamlString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// erlString quotes s as an Erlang string term, the form erl wants for
+// application parameters such as mnesia's dir.
+func erlString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// configTemplate is the whole ejabberd.yml: loopback only, no TLS, no s2s,
+// plain auth allowed, everything stored in Dir.
+var configTemplate = template.Must(template.New("ejabberd.yml").
+	Funcs(template.FuncMap{"yaml": yamlString}).
+	Parse(`# Written by mmsprofile's test harness; removed on Close.
+hosts:
+  - {{yaml .Domain}}
+loglevel: {{.LogLevel}}
+hide_sensitive_log_data: false
+# No TLS anywhere, and no certificate requests to Let's Encrypt.
+certfiles: []
+acme:
+  auto: false
+auth_method: internal
+s2s_access: none
+listen:
+  -
+    port: {{.C2SPort}}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls: false
+    starttls_required: false
+  -
+    port: {{.ComponentPort}}
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    access: all
+    hosts:
+      {{yaml .Component}}:
+        password: {{yaml .Secret}}
+  -
+    port: {{.HTTPPort}}
+    ip: "127.0.0.1"
+    module: ejabberd_http
+    request_handlers:
+      /api: mod_http_api
+acl:
+  mms_component:
+    server: {{yaml .Component}}
+access_rules:
+  mms_component:
+    allow: mms_component
+# Replaces ejabberd's default permissions, so ejabberdctl is granted again.
+api_permissions:
+  "ejabberdctl":
+    from: ejabberd_ctl
+    who: all
+    what: "*"
+  "mmsprofile publisher":
+    from: mod_http_api
+    who:
+      user: {{yaml .APIUser}}
+    what:
+{{- range .Commands}}
+      - {{.}}
+{{- end}}
+  # The harness registers accounts this way (Server.Register); a
+  # production config has no such rule.
+  "test harness":
+    from: mod_http_api
+    who:
+      ip: 127.0.0.1/32
+    what:
+      - register
+modules:
+  mod_roster: {}
+  mod_disco: {}
+  mod_caps: {}
+  mod_pubsub:
+    plugins:
+      - flat
+      - pep
+  mod_vcard: {}
+  mod_avatar: {}
+  mod_vcard_xupdate: {}
+  mod_http_api: {}
+  # Defines send_stanza and the vCard commands; without it mod_http_api
+  # answers 400 unknown_command. api_permissions limits what is callable.
+  mod_admin_extra: {}
+  # XEP-0356 v0.2 on 23.01: roster and message only, no IQ permission.
+  mod_privilege:
+    roster:
+      get: mms_component
+    message:
+      outgoing: mms_component
+`))
+
+// ctlConfigTemplate lets a person attach to the node while a test runs:
+// ejabberdctl --config-dir DIR --spool DIR/spool --logs DIR/logs status.
+var ctlConfigTemplate = template.Must(template.New("ejabberdctl.cfg").Parse(`# Written by mmsprofile's test harness; removed on Close.
+ERLANG_NODE={{.Node}}
+ERL_DIST_PORT={{.DistPort}}
+ERL_OPTIONS="-setcookie {{.Cookie}} -kernel inet_dist_use_interface {127,0,0,1}"
+`))
+
+// inetrcTemplate makes localhost, the host part of the node name, resolve
+// to loopback whatever the machine's resolver says.
+var inetrcTemplate = template.Must(template.New("inetrc").Parse(`{lookup, [file, native]}.
+{host, {127,0,0,1}, ["localhost"]}.
+`))

@@ -1,0 +1,293 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"mmsprofile/storage"
+)
+
+// CommitUpdate stores u, the account's profile and u's entries in one
+// transaction; see storage.Store.
+func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, error) {
+	entries, err := storage.UpdateEntries(u)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
+	}
+	now := time.Now()
+	received := u.Received
+	if received.IsZero() {
+		received = now
+	}
+	var avatarID *string
+	if u.Avatar != nil {
+		avatarID = &u.Avatar.ID
+	}
+
+	var id int64
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// The UNIQUE (source, key) index decides between concurrent
+		// deliveries, on this node or another: the second waits for the
+		// first to commit and then inserts nothing. So this comes first,
+		// and a duplicate writes nothing at all.
+		err := tx.QueryRow(ctx, `INSERT INTO updates
+			(source, key, jid, number, avatar_id, status, nick, received, committed)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (source, key) DO NOTHING RETURNING id`,
+			u.Source, u.Key, u.JID, u.Number, avatarID, u.Status, u.Nick, received, now).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storage.ErrDuplicate
+		}
+		if err != nil {
+			return err
+		}
+		if err := lockAccounts(ctx, tx, u.JID, entries); err != nil {
+			return err
+		}
+		if a := u.Avatar; a != nil {
+			_, err := tx.Exec(ctx, `INSERT INTO avatars (id, type, width, height, data)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+				a.ID, a.Type, a.Width, a.Height, a.Data)
+			if err != nil {
+				return err
+			}
+		}
+		// A field the MMS did not carry keeps its previous value.
+		_, err = tx.Exec(ctx, `INSERT INTO profiles (jid, avatar_id, status, nick, updated)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (jid) DO UPDATE SET
+				avatar_id = coalesce(excluded.avatar_id, profiles.avatar_id),
+				status = CASE WHEN excluded.status = '' THEN profiles.status ELSE excluded.status END,
+				nick = CASE WHEN excluded.nick = '' THEN profiles.nick ELSE excluded.nick END,
+				updated = excluded.updated`,
+			u.JID, avatarID, u.Status, u.Nick, now)
+		if err != nil {
+			return err
+		}
+		return insertEntries(ctx, tx, id, avatarID, entries, now)
+	})
+	if errors.Is(err, storage.ErrDuplicate) {
+		// Read after the rollback: the winner has committed by now (we
+		// waited for it on the unique index).
+		if qerr := s.pool.QueryRow(ctx, `SELECT id FROM updates WHERE source = $1 AND key = $2`,
+			u.Source, u.Key).Scan(&id); qerr != nil {
+			return 0, fmt.Errorf("postgres: commit update %s/%s: duplicate, reading its id: %w", u.Source, u.Key, qerr)
+		}
+		return id, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
+	}
+	return id, nil
+}
+
+// lockAccounts takes a transaction advisory lock per account the commit
+// changes (the update's and every coalescing entry's), in one order so two
+// commits cannot deadlock. One account's commits then run one after the
+// other: the later one sees the earlier one's pending items to replace,
+// and gets the higher outbox ids, so DueOutbox order is commit order.
+func lockAccounts(ctx context.Context, tx pgx.Tx, jid string, entries []storage.Entry) error {
+	var jids []string
+	if jid != "" {
+		jids = append(jids, jid)
+	}
+	for _, e := range entries {
+		if e.Coalesce {
+			jids = append(jids, e.JID)
+		}
+	}
+	slices.Sort(jids)
+	jids = slices.Compact(jids)
+	if len(jids) == 0 {
+		return nil
+	}
+	// Hash collisions only make two accounts wait for each other.
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(j))
+		FROM unnest($2::text[]) WITH ORDINALITY AS t(j, n) ORDER BY n`, accountLock, jids)
+	return err
+}
+
+// Enqueue commits entries that belong to no update. A KindAvatar entry
+// carries the account's current avatar.
+func (s *Store) Enqueue(ctx context.Context, entries ...storage.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockAccounts(ctx, tx, "", entries); err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, e := range entries {
+			var avatarID *string
+			if e.Kind == storage.KindAvatar {
+				err := tx.QueryRow(ctx, `SELECT avatar_id FROM profiles WHERE jid = $1`, e.JID).Scan(&avatarID)
+				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+				if avatarID == nil {
+					return fmt.Errorf("avatar entry for %s: no current avatar: %w", e.JID, storage.ErrNotFound)
+				}
+			}
+			if err := insertEntries(ctx, tx, 0, avatarID, []storage.Entry{e}, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: enqueue %d entries: %w", len(entries), err)
+	}
+	return nil
+}
+
+// insertEntries adds entries to the outbox and notifies listeners at
+// commit. A coalescing entry marks the items of its JID and kind still
+// pending as replaced by itself, so they are never published and their
+// updates take its fate.
+func insertEntries(ctx context.Context, tx pgx.Tx, updateID int64, avatarID *string, entries []storage.Entry, now time.Time) error {
+	var upd *int64
+	if updateID != 0 {
+		upd = &updateID
+	}
+	for _, e := range entries {
+		var av *string
+		if e.Kind == storage.KindAvatar {
+			av = avatarID
+		}
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO outbox
+			(update_id, jid, kind, payload, avatar_id, next_attempt, created)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+			upd, e.JID, e.Kind, e.Payload, av, now).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if !e.Coalesce {
+			continue
+		}
+		_, err = tx.Exec(ctx, `UPDATE outbox SET state = 'replaced', replaced_by = $1, finished = $2
+			WHERE jid = $3 AND kind = $4 AND state = 'pending' AND id <> $1`,
+			id, now, e.JID, e.Kind)
+		if err != nil {
+			return err
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	// Delivered at commit, and only then; several in one transaction
+	// are folded into one.
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	return err
+}
+
+// CurrentAvatar returns the last avatar committed for jid, or
+// storage.ErrNotFound.
+func (s *Store) CurrentAvatar(ctx context.Context, jid string) (storage.Avatar, error) {
+	var a storage.Avatar
+	err := s.pool.QueryRow(ctx, `SELECT a.id, a.type, a.width, a.height, a.data
+		FROM profiles p JOIN avatars a ON a.id = p.avatar_id WHERE p.jid = $1`, jid).
+		Scan(&a.ID, &a.Type, &a.Width, &a.Height, &a.Data)
+	if err != nil {
+		return storage.Avatar{}, fmt.Errorf("postgres: current avatar of %s: %w", jid, notFound(err))
+	}
+	return a, nil
+}
+
+// Profile returns jid's current profile, or storage.ErrNotFound.
+func (s *Store) Profile(ctx context.Context, jid string) (storage.Profile, error) {
+	p := storage.Profile{JID: jid}
+	var avatarID *string
+	err := s.pool.QueryRow(ctx, `SELECT avatar_id, status, nick, updated FROM profiles WHERE jid = $1`, jid).
+		Scan(&avatarID, &p.Status, &p.Nick, &p.Updated)
+	if err != nil {
+		return storage.Profile{}, fmt.Errorf("postgres: profile of %s: %w", jid, notFound(err))
+	}
+	if avatarID != nil {
+		p.AvatarID = *avatarID
+	}
+	return p, nil
+}
+
+// RecentUpdates returns jid's newest updates first, each with the fate of
+// its outbox items: failed if any failed, else pending if any is, else
+// published.
+func (s *Store) RecentUpdates(ctx context.Context, jid string, limit int) ([]storage.UpdateRecord, error) {
+	var recs []storage.UpdateRecord
+	// One snapshot, so the updates and their items agree.
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		recs, err = collect(ctx, tx, func(r pgx.Row) (storage.UpdateRecord, error) {
+			var u storage.UpdateRecord
+			return u, r.Scan(&u.ID, &u.Source, &u.Number, &u.AvatarID, &u.Status, &u.Nick, &u.Received)
+		}, `SELECT id, source, number, coalesce(avatar_id, ''), status, nick, received
+			FROM updates WHERE jid = $1 ORDER BY id DESC LIMIT $2`, jid, limit)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		// Each item, followed through the items that replaced it: a
+		// coalesced avatar shares the fate of the newer one published
+		// instead.
+		type itemState struct {
+			update        int64
+			state, reason string
+		}
+		states, err := collect(ctx, tx, func(r pgx.Row) (itemState, error) {
+			var st itemState
+			return st, r.Scan(&st.update, &st.state, &st.reason)
+		}, `WITH RECURSIVE chain (update_id, state, last_error, replaced_by, depth) AS (
+				SELECT update_id, state, last_error, replaced_by, 0 FROM outbox
+				WHERE update_id IN (SELECT id FROM updates WHERE jid = $1 AND id >= $2)
+				UNION ALL
+				SELECT c.update_id, o.state, o.last_error, o.replaced_by, c.depth + 1
+				FROM chain c JOIN outbox o ON o.id = c.replaced_by
+				WHERE c.state = 'replaced' AND c.depth < 1000
+			)
+			SELECT update_id, state, last_error FROM chain WHERE state <> 'replaced'`,
+			jid, recs[len(recs)-1].ID)
+		if err != nil {
+			return err
+		}
+		byUpdate := map[int64]*storage.UpdateRecord{}
+		for i := range recs {
+			recs[i].State = storage.StatePublished
+			byUpdate[recs[i].ID] = &recs[i]
+		}
+		for _, st := range states {
+			r := byUpdate[st.update]
+			switch {
+			case r == nil || r.State == storage.StateFailed:
+			case st.state == "failed":
+				// A failure outweighs everything: the owner must hear of it.
+				r.State, r.Reason = storage.StateFailed, st.reason
+			case st.state == "pending":
+				r.State = storage.StatePending
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: recent updates of %s: %w", jid, err)
+	}
+	return recs, nil
+}
+
+// LogInbound records one received message and its outcome.
+func (s *Store) LogInbound(ctx context.Context, in storage.Inbound) error {
+	if in.Received.IsZero() {
+		in.Received = time.Now()
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		in.Source, in.Key, in.Sender, in.JID, in.Outcome, in.Reason, in.Received)
+	if err != nil {
+		return fmt.Errorf("postgres: log inbound %s/%s: %w", in.Source, in.Key, err)
+	}
+	return nil
+}
