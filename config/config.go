@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -47,6 +48,17 @@ type XMPP struct {
 type Storage struct {
 	Driver string `toml:"driver"`
 	DSN    string `toml:"dsn"`
+	// MaxConns bounds the PostgreSQL pool.
+	MaxConns int32 `toml:"max_conns"`
+	// ConnectTimeout bounds each PostgreSQL connection attempt, so an
+	// outage turns into "retry later" quickly.
+	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	// StatementTimeout bounds each PostgreSQL statement.
+	StatementTimeout time.Duration `toml:"statement_timeout"`
+	// Retention is how long the inbound log, finished outbox items and
+	// unused pictures are kept; PruneEvery is how often they are pruned.
+	Retention  time.Duration `toml:"retention"`
+	PruneEvery time.Duration `toml:"prune_every"`
 }
 
 // MM7 is the MMSC-facing endpoint.
@@ -74,9 +86,53 @@ type MM7 struct {
 	SenderAddress string `toml:"sender_address"`
 }
 
-// Email is the carrier-mail listener.
+// Email is the carrier-mail listener and the way replies go out by mail.
 type Email struct {
 	Listen string `toml:"listen"`
+	// Protocol spoken on Listen: "lmtp" (what Postfix and Exim deliver to)
+	// or "smtp".
+	Protocol string `toml:"protocol"`
+	// Recipients are the addresses (or "@domain") mail is taken for; empty
+	// takes any recipient (the listener then must only be reachable from
+	// your own MTA).
+	Recipients []string `toml:"recipients"`
+	// AuthServID is our own MX's authserv-id; Authentication-Results
+	// headers with any other id are ignored.
+	AuthServID string `toml:"authserv_id"`
+	// AllowedRelays are client addresses or CIDR blocks trusted to relay
+	// any carrier's mail.
+	AllowedRelays []string `toml:"allowed_relays"`
+	// RequireAuth refuses mail whose sender is not proven by DKIM, SPF,
+	// our MX or an allowed relay.
+	RequireAuth bool `toml:"require_auth"`
+	// MaxMessageBytes is announced with SIZE; larger mail is refused.
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+	// MaxSessions bounds concurrent SMTP/LMTP sessions.
+	MaxSessions int `toml:"max_sessions"`
+	// Hostname is the name we greet with.
+	Hostname string `toml:"hostname"`
+
+	// Smarthost (host:port) takes our replies to phones by mail; "" sends
+	// none. ReplyFrom is their sender address.
+	Smarthost         string `toml:"smarthost"`
+	ReplyFrom         string `toml:"reply_from"`
+	SmarthostUser     string `toml:"smarthost_username"`
+	SmarthostPassword string `toml:"smarthost_password"`
+	// SmarthostPasswordFile holds the password instead of the line above.
+	SmarthostPasswordFile string `toml:"smarthost_password_file"`
+	SmarthostTLS          bool   `toml:"smarthost_tls"`
+
+	// Carriers add to or override the built-in carrier gateways.
+	Carriers []Carrier `toml:"carrier"`
+}
+
+// Carrier is one MMS-to-mail gateway.
+type Carrier struct {
+	Domain      string   `toml:"domain"`
+	CountryCode string   `toml:"country_code"`
+	Relays      []string `toml:"relays"`
+	// Auth lists the proofs accepted for this carrier: dkim, spf, relay, mx.
+	Auth []string `toml:"auth"`
 }
 
 // Avatar is the operator's avatar standard.
@@ -135,6 +191,9 @@ type Publish struct {
 	// Poll is how often the outbox is read when nothing wakes the
 	// publisher.
 	Poll time.Duration `toml:"poll"`
+	// ShutdownGrace bounds a stop: in-flight requests finish and the
+	// outbox drains for at most this long.
+	ShutdownGrace time.Duration `toml:"shutdown_grace"`
 }
 
 // Log sets the log output.
@@ -154,13 +213,26 @@ func Default() Config {
 
 			VCardConversion: "auto",
 		},
-		Storage: Storage{Driver: "sqlite", DSN: "/var/lib/mmsprofile/state.db"},
+		Storage: Storage{
+			Driver:         "sqlite",
+			DSN:            "/var/lib/mmsprofile/state.db",
+			MaxConns:       10,
+			ConnectTimeout: 5 * time.Second,
+			Retention:      30 * 24 * time.Hour,
+			PruneEvery:     time.Hour,
+		},
 		MM7: MM7{
 			Listen:       "127.0.0.1:8080",
 			Path:         "/mm7",
 			MaxBodyBytes: 5 << 20,
 		},
-		Email: Email{Listen: "127.0.0.1:2525"},
+		Email: Email{
+			Listen:          "127.0.0.1:2525",
+			Protocol:        "lmtp",
+			RequireAuth:     true,
+			MaxMessageBytes: 5 << 20,
+			MaxSessions:     64,
+		},
 		Avatar: Avatar{
 			Size:          128,
 			Format:        "png",
@@ -183,6 +255,8 @@ func Default() Config {
 			RetryMax:    10 * time.Minute,
 			MaxAttempts: 50,
 			Poll:        5 * time.Second,
+
+			ShutdownGrace: 10 * time.Second,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -228,6 +302,9 @@ func Parse(raw []byte, name string) (Config, error) {
 func (c *Config) resolveSecrets() error {
 	var err error
 	if c.XMPP.Secret, err = secret("xmpp.secret", c.XMPP.Secret, c.XMPP.SecretFile); err != nil {
+		return err
+	}
+	if c.Email.SmarthostPassword, err = secret("email.smarthost_password", c.Email.SmarthostPassword, c.Email.SmarthostPasswordFile); err != nil {
 		return err
 	}
 	if c.MM7.Password, err = secret("mm7.password", c.MM7.Password, c.MM7.PasswordFile); err != nil {
@@ -314,8 +391,8 @@ func (c *Config) Validate() error {
 			bad("mm7.max_body_bytes %d is too small", c.MM7.MaxBodyBytes)
 		}
 		for _, s := range c.MM7.AllowedIPs {
-			if _, _, err := net.ParseCIDR(s); err != nil && net.ParseIP(s) == nil {
-				bad("mm7.allowed_ips: %q is neither an address nor a CIDR block", s)
+			if _, err := ParsePrefix(s); err != nil {
+				bad("mm7.allowed_ips: %v", err)
 			}
 		}
 	}
@@ -327,8 +404,48 @@ func (c *Config) Validate() error {
 			bad("mm7.sender_address is required with mm7.submit_url: the short code or number replies come from")
 		}
 	}
-	if c.Email.Listen != "" {
+	if c.Email.Listen != "" && !strings.HasPrefix(c.Email.Listen, "/") {
 		checkHostPort(bad, "email.listen", c.Email.Listen)
+	}
+	if c.Email.Protocol != "lmtp" && c.Email.Protocol != "smtp" {
+		bad("email.protocol %q: use lmtp or smtp", c.Email.Protocol)
+	}
+	for _, s := range c.Email.AllowedRelays {
+		if _, err := ParsePrefix(s); err != nil {
+			bad("email.allowed_relays: %v", err)
+		}
+	}
+	if c.Email.MaxMessageBytes < 1024 || c.Email.MaxSessions < 1 {
+		bad("email.max_message_bytes must be >= 1024 and email.max_sessions >= 1")
+	}
+	if c.Email.Smarthost != "" {
+		checkHostPort(bad, "email.smarthost", c.Email.Smarthost)
+		if !strings.Contains(c.Email.ReplyFrom, "@") {
+			bad("email.reply_from is required with email.smarthost: the address replies come from")
+		}
+	}
+	for i, car := range c.Email.Carriers {
+		if car.Domain == "" {
+			bad("email.carrier[%d]: domain is required", i)
+		}
+		for _, r := range car.Relays {
+			if _, err := ParsePrefix(r); err != nil {
+				bad("email.carrier[%d] (%s) relays: %v", i, car.Domain, err)
+			}
+		}
+		for _, a := range car.Auth {
+			switch a {
+			case "dkim", "spf", "relay", "mx":
+			default:
+				bad("email.carrier[%d] (%s) auth %q: use dkim, spf, relay or mx", i, car.Domain, a)
+			}
+		}
+	}
+	if c.Storage.Retention < time.Hour || c.Storage.PruneEvery < time.Minute {
+		bad("storage.retention must be >= 1h and storage.prune_every >= 1m")
+	}
+	if c.Storage.MaxConns < 1 || c.Storage.ConnectTimeout <= 0 {
+		bad("storage.max_conns must be >= 1 and storage.connect_timeout > 0")
 	}
 	if c.HTTP.Listen != "" {
 		checkHostPort(bad, "http.listen", c.HTTP.Listen)
@@ -393,4 +510,30 @@ func checkHostPort(bad func(string, ...any), key, addr string) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		bad("%s %q: want host:port (%v)", key, addr, err)
 	}
+}
+
+// ParsePrefix reads an address ("192.0.2.7") or a CIDR block
+// ("192.0.2.0/24") as a prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR block", s)
+		}
+		return netip.PrefixFrom(ip, ip.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR block", s)
+	}
+	return p.Masked(), nil
+}
+
+// ShutdownGrace is how long a stopping serve lets in-flight work finish
+// and the outbox drain.
+func (c *Config) ShutdownGrace() time.Duration {
+	if c.Publish.ShutdownGrace > 0 {
+		return c.Publish.ShutdownGrace
+	}
+	return 10 * time.Second
 }

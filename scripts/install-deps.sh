@@ -3,7 +3,13 @@
 # what is already there. Run as root.
 set -euo pipefail
 
-pkgs=(prosody prosody-modules imagemagick)
+# Real servers the integration tests start (each in its own temp dir, on
+# loopback ports), the SMTP client they send with, and the reference image
+# tools the benchmarks compare against.
+pkgs=(prosody prosody-modules ejabberd postgresql swaks imagemagick libvips-tools)
+# The avatar package's accelerated backend (go build -tags vips): cgo against
+# libvips, which reads HEIC/AVIF through libheif.
+pkgs+=(gcc pkg-config libvips-dev libheif1)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,10 +20,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian starts the packaged Prosody on its default ports; ours run on their
-# own ports from their own configs, so the system one is not needed.
-if command -v systemctl >/dev/null && systemctl is-active --quiet prosody 2>/dev/null; then
-  systemctl stop prosody || true
+# Debian may start the packaged servers on their default ports; ours run on
+# their own ports from their own configs, so the system ones are not needed.
+for svc in prosody ejabberd postgresql; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1, $2}' | while read -r ver name; do
+    pg_ctlcluster "$ver" "$name" stop || true
+  done
 fi
 
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then

@@ -19,6 +19,7 @@ import (
 	"mmsprofile/config"
 	"mmsprofile/internal/server"
 	"mmsprofile/mmsbridge"
+	"mmsprofile/mmsbridge/email"
 	"mmsprofile/storage"
 )
 
@@ -34,6 +35,9 @@ commands:
   unlink -config FILE JID|NUMBER   remove the links of an account or number
   links -config FILE [-jid S] [-number S]   list the links
   audit -config FILE               the latest link changes, newest first
+  migrate -config FILE             bring the database schema up to date
+  ingest-email -config FILE [-from ADDR] [-to ADDR] [-client-ip IP] [-helo NAME]
+                                   take one mail on stdin (MTA pipe; sysexits codes)
   version                          print the version and build information
 `
 
@@ -62,6 +66,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdLinks(args, stdout)
 	case "audit":
 		err = cmdAudit(args, stdout)
+	case "migrate":
+		err = cmdMigrate(args, stdout)
+	case "ingest-email":
+		// An MTA reads our exit status: sysexits codes, not 1/2.
+		return cmdIngestEmail(args, os.Stdin, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "-help", "--help":
@@ -290,4 +299,64 @@ func cmdAudit(args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	})
+}
+
+func cmdMigrate(args []string, stdout io.Writer) error {
+	cfg, _, err := parseFlags("migrate", args, 0, "")
+	if err != nil {
+		return err
+	}
+	// Opening migrates: both backends apply what is missing, each step in
+	// a transaction, and refuse a schema newer than this program.
+	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
+		v, err := st.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "database schema is at version %d\n", v)
+		return nil
+	})
+}
+
+// sysexits(3) codes an MTA understands.
+const (
+	exUsage    = 64
+	exTempFail = 75
+	exConfig   = 78
+)
+
+func cmdIngestEmail(args []string, stdin io.Reader, stderr io.Writer) int {
+	var env email.Envelope
+	var to, clientIP string
+	cfg, _, err := parseFlagsWith("ingest-email", args, 0, "[-from ADDR] [-to ADDR[,ADDR]] [-client-ip IP] [-helo NAME]", func(fs *flag.FlagSet) {
+		fs.StringVar(&env.From, "from", "", "envelope sender (Postfix: ${sender})")
+		fs.StringVar(&to, "to", "", "envelope recipients, comma-separated (Postfix: ${recipient})")
+		fs.StringVar(&clientIP, "client-ip", "", "the connecting client (Postfix: ${client_address})")
+		fs.StringVar(&env.Helo, "helo", "", "the client's HELO name (Postfix: ${client_helo})")
+	})
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "mmsprofile ingest-email: %v\n", err)
+		return exUsage
+	case err != nil:
+		fmt.Fprintf(stderr, "mmsprofile ingest-email: %v\n", err)
+		return exConfig
+	}
+	if to != "" {
+		env.To = strings.Split(to, ",")
+	}
+	env.RemoteIP = server.ParseClientIP(clientIP)
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := server.IngestEmail(ctx, cfg, stdin, env, log)
+	if err != nil {
+		// The MTA shows this line in its bounce or its log.
+		fmt.Fprintf(stderr, "mmsprofile ingest-email: %v\n", err)
+		if code == 0 {
+			code = exTempFail
+		}
+	}
+	return code
 }

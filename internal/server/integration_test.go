@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,8 @@ type env struct {
 	alice  jid.JID
 	mm7URL string
 	srv    *server.Server
+	// cfgPath is the configuration file, for commands run beside serve.
+	cfgPath string
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -98,6 +101,9 @@ func startWith(t testing.TB, opts envOptions) *env {
 	aliceC.Close()
 
 	dir := t.TempDir()
+	if !strings.Contains(opts.extra, "[email]") {
+		opts.extra += "\n[email]\nlisten = \"\"\n"
+	}
 	raw := fmt.Sprintf(`
 [xmpp]
 component = %q
@@ -117,8 +123,6 @@ password = %q
 submit_url = %q
 sender_address = "12345"
 vaspid = "mmsprofile-test"
-[email]
-listen = ""
 [http]
 listen = ""
 [publish]
@@ -128,6 +132,10 @@ poll = "1s"
 service_number = "12345"
 %s
 `, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7User, mm7Password, opts.submitURL, opts.extra)
+	cfgPath := filepath.Join(dir, "mmsprofile.toml")
+	if err := os.WriteFile(cfgPath, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Parse([]byte(raw), "test.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +173,7 @@ service_number = "12345"
 	if _, err := srv.Component().WaitPermissions(ctx, xs.Domain); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, xmpp: xs, bob: bob, alice: alice, srv: srv,
+	return &env{t: t, xmpp: xs, bob: bob, alice: alice, srv: srv, cfgPath: cfgPath,
 		mm7URL: "http://" + srv.MM7Addr().String() + "/mm7"}
 }
 

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/emersion/go-smtp"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,27 +19,13 @@ import (
 	"mmsprofile/component"
 	"mmsprofile/config"
 	"mmsprofile/mmsbridge"
+	"mmsprofile/mmsbridge/email"
 	"mmsprofile/mmsbridge/mm7"
 	"mmsprofile/outbox"
 	"mmsprofile/profile"
 	"mmsprofile/publisher"
 	"mmsprofile/storage"
-	"mmsprofile/storage/sqlite"
 )
-
-// OpenStore opens (and migrates) the configured database.
-func OpenStore(ctx context.Context, cfg config.Storage) (storage.Store, error) {
-	switch cfg.Driver {
-	case "sqlite":
-		s, err := sqlite.Open(ctx, cfg.DSN)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	default:
-		return nil, fmt.Errorf("server: storage driver %q is not built in yet", cfg.Driver)
-	}
-}
 
 // AvatarStandard turns the [avatar] section into the image standard.
 func AvatarStandard(cfg config.Avatar) avatar.Standard {
@@ -62,9 +50,10 @@ type Server struct {
 	// Ready is closed once every listener is bound.
 	Ready chan struct{}
 
-	mu       sync.Mutex
-	mm7Addr  net.Addr
-	httpAddr net.Addr
+	mu        sync.Mutex
+	mm7Addr   net.Addr
+	httpAddr  net.Addr
+	emailAddr net.Addr
 }
 
 // New prepares the service; Run starts it.
@@ -98,9 +87,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 
 		VCardConversion: cfg.XMPP.VCardConversion,
 	}, log.With("part", "publisher"))
-	svc := profile.New(store, AvatarStandard(cfg.Avatar), ProfileRules(cfg), pub.Wake, log.With("part", "profile"))
+	svc := newProfile(cfg, store, pub.Wake, log)
 	commands.New(svc, cfg.XMPP.Component, log.With("part", "commands")).Register(comp)
 	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, Ready: make(chan struct{})}, nil
+}
+
+func newProfile(cfg config.Config, store storage.Store, committed func(), log *slog.Logger) *profile.Service {
+	return profile.New(store, AvatarStandard(cfg.Avatar), ProfileRules(cfg), committed, log.With("part", "profile"))
 }
 
 // ProfileRules turns the configuration into the rules' policies.
@@ -151,11 +144,28 @@ func repliers(cfg config.Config, log *slog.Logger) (map[string]publisher.Replier
 			return err
 		})
 	}
+	if cfg.Email.Smarthost != "" {
+		out[string(mmsbridge.TransportEmail)] = emailReplier(cfg.Email)
+	}
 	return out, nil
 }
 
 // Profile exposes the rules, for tests.
 func (s *Server) Profile() *profile.Service { return s.svc }
+
+// EmailAddr is the bound mail listener once Ready is closed.
+func (s *Server) EmailAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.emailAddr
+}
+
+// HTTPAddr is the bound metrics/health listener once Ready is closed.
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.httpAddr
+}
 
 // Component exposes the XMPP side, for the doctor and tests.
 func (s *Server) Component() *component.Component { return s.comp }
@@ -204,21 +214,48 @@ func (s *Server) Run(ctx context.Context) error {
 		s.mu.Unlock()
 		servers = append(servers, srv)
 	}
+	var mail *smtp.Server
+	if s.cfg.Email.Listen != "" {
+		ec, err := EmailConfig(s.cfg)
+		if err != nil {
+			return err
+		}
+		ln, err := listenEmail(ctx, s.cfg.Email.Listen)
+		if err != nil {
+			return fmt.Errorf("server: email listener: %w", err)
+		}
+		if len(ec.Recipients) == 0 {
+			s.log.Warn("email.recipients is empty: mail for any recipient is taken; keep the listener reachable from your own MTA only")
+		}
+		mail = email.NewServer(ec, svc, s.cfg.Email.Protocol == "lmtp", s.log.With("part", "email"))
+		go func() {
+			if err := mail.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+				s.log.Error("email serve", "err", err)
+			}
+		}()
+		s.mu.Lock()
+		s.emailAddr = ln.Addr()
+		s.mu.Unlock()
+		s.log.Info("email listening", "addr", ln.Addr().String(), "protocol", s.cfg.Email.Protocol)
+	}
 	close(s.Ready)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.comp.Run(bg) }()
-	go func() { defer wg.Done(); s.pub.Run(bg) }()
+	leading := make(chan struct{})
+	go func() { defer close(leading); s.lead(bg) }()
 
 	<-ctx.Done()
-	s.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	s.log.Info("shutting down: no new MMS taken")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace())
 	defer cancel()
 	for _, srv := range servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			s.log.Warn("listener shutdown", "err", err)
+		}
+	}
+	if mail != nil {
+		if err := mail.Shutdown(shutdownCtx); err != nil {
+			s.log.Warn("email listener shutdown", "err", err)
 		}
 	}
 	// One last pass so what was just accepted goes out if it can.
@@ -228,8 +265,83 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	stopBG()
-	wg.Wait()
+	<-leading
 	return nil
+}
+
+// lead runs the publishing side (component connection, outbox drain,
+// pruning) while this process is the leader. With PostgreSQL only one of
+// several processes leads; the others take MMS and wait to take over.
+func (s *Server) lead(ctx context.Context) {
+	coord, ok := s.store.(storage.Coordinator)
+	if !ok {
+		s.runLeader(ctx, nil)
+		return
+	}
+	for ctx.Err() == nil {
+		lost, release, err := coord.Lead(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("cannot take the lead; retrying", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		s.log.Info("leading: holding the component connection and draining the outbox")
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lost:
+				s.log.Warn("lost the lead; stopping publishing")
+			case <-lctx.Done():
+			}
+			cancel()
+		}()
+		s.runLeader(lctx, coord.Wake(lctx))
+		cancel()
+		release()
+	}
+}
+
+func (s *Server) runLeader(ctx context.Context, wake <-chan struct{}) {
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); s.comp.Run(ctx) }()
+	go func() { defer wg.Done(); s.pub.Run(ctx) }()
+	go func() { defer wg.Done(); s.prune(ctx) }()
+	if wake != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range wake {
+				s.pub.Wake()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Server) prune(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Storage.PruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.store.Prune(ctx, time.Now().Add(-s.cfg.Storage.Retention))
+		if err != nil {
+			s.log.Warn("prune", "err", err)
+			continue
+		}
+		if n > 0 {
+			s.log.Info("pruned old rows", "rows", n)
+		}
+	}
 }
 
 func (s *Server) listen(ctx context.Context, addr string, h http.Handler) (*http.Server, net.Addr, error) {
