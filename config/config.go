@@ -23,6 +23,9 @@ type Config struct {
 	Profile Profile `toml:"profile"`
 	Publish Publish `toml:"publish"`
 	Limits  Limits  `toml:"limits"`
+	// Ejabberd is the HTTP API used to publish on ejabberd < 24.10, whose
+	// XEP-0356 has no IQ permission.
+	Ejabberd Ejabberd `toml:"ejabberd"`
 	Log     Log     `toml:"log"`
 }
 
@@ -172,6 +175,16 @@ type Profile struct {
 	MaxCodeFailures int `toml:"max_code_failures"`
 }
 
+// Ejabberd is ejabberd's HTTP API (mod_http_api).
+type Ejabberd struct {
+	// APIURL is the API's base URL, e.g. http://127.0.0.1:5280/api; ""
+	// turns this path off.
+	APIURL          string `toml:"api_url"`
+	APIUser         string `toml:"api_user"`
+	APIPassword     string `toml:"api_password"`
+	APIPasswordFile string `toml:"api_password_file"`
+}
+
 // Limits are the rate limits (token buckets, persisted).
 type Limits struct {
 	// UpdatesPerHour per phone number.
@@ -307,6 +320,9 @@ func (c *Config) resolveSecrets() error {
 	if c.Email.SmarthostPassword, err = secret("email.smarthost_password", c.Email.SmarthostPassword, c.Email.SmarthostPasswordFile); err != nil {
 		return err
 	}
+	if c.Ejabberd.APIPassword, err = secret("ejabberd.api_password", c.Ejabberd.APIPassword, c.Ejabberd.APIPasswordFile); err != nil {
+		return err
+	}
 	if c.MM7.Password, err = secret("mm7.password", c.MM7.Password, c.MM7.PasswordFile); err != nil {
 		return err
 	}
@@ -440,6 +456,9 @@ func (c *Config) Validate() error {
 				bad("email.carrier[%d] (%s) auth %q: use dkim, spf, relay or mx", i, car.Domain, a)
 			}
 		}
+	}
+	if u := c.Ejabberd.APIURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		bad("ejabberd.api_url %q must be an http:// or https:// URL", u)
 	}
 	if c.Storage.Retention < time.Hour || c.Storage.PruneEvery < time.Minute {
 		bad("storage.retention must be >= 1h and storage.prune_every >= 1m")
