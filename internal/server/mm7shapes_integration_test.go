@@ -1,0 +1,89 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mmsprofile/internal/mm7sample"
+	"mmsprofile/storage/sqlite"
+)
+
+// Each content shape an MMSC sends (related with SMIL and base64, mixed
+// with binary parts, a single part without start, a vCard carrying a
+// photo, UTF-8 text with a Chinese subject) ends as the avatar at a
+// contact's client. The requests are the MM7 package's fixtures, sent as
+// the MMSC sent them.
+func TestMM7ContentShapesEndAsAvatar(t *testing.T) {
+	tests := []struct {
+		fixture string
+		sender  string
+	}{
+		{"01-rel6-related-smil-jpeg-text-base64", "+12025550143"},
+		{"02-rel5-mixed-binary-jpeg-mbuni-style", "+13105550178"},
+		{"03-rel5-single-png-no-smil-no-start", "+14155550132"},
+		{"04-rel5-vcard-with-photo", "+12025550143"},
+		{"08-utf8-chinese-subject-and-text", "+8613800000001"},
+	}
+	e := start(t)
+	// Provisioning beside the running service, as the CLI would.
+	st, err := sqlite.Open(t.Context(), filepath.Join(filepath.Dir(e.cfgPath), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"+13105550178", "+14155550132", "+8613800000001"} {
+		if err := st.AddLink(t.Context(), e.alice.String(), n, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	for _, tc := range tests {
+		t.Run(tc.fixture, func(t *testing.T) {
+			code, status := e.postFixture(t, filepath.Join("..", "..", "mmsbridge", "mm7", "testdata", "fixtures", tc.fixture))
+			if code != http.StatusOK || status != "1000" {
+				t.Fatalf("HTTP %d status %q", code, status)
+			}
+			ev := e.nextAvatar()
+			if len(ev.Infos) != 1 || ev.Infos[0].Type != "image/png" || ev.Infos[0].Width != 128 {
+				t.Fatalf("avatar %+v", ev)
+			}
+		})
+	}
+}
+
+// postFixture replays a captured request (NAME.headers + NAME.body)
+// against the service's MM7 endpoint.
+func (e *env) postFixture(t *testing.T, base string) (int, string) {
+	t.Helper()
+	head, err := os.ReadFile(base + ".headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(base + ".body")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(body))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(e.mm7URL)
+	req.URL, req.Host, req.RequestURI = u, u.Host, ""
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, mm7sample.StatusCode(rb)
+}
