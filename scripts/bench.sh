@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make bench: every benchmark of the project, and the reference tools the
+# issues compare against, on this machine. Results go to $BENCH_OUT
+# (default bench-results/) as Go benchmark text, readable by benchstat.
+#
+#   scripts/bench.sh                 # everything
+#   COUNT=10 scripts/bench.sh        # more samples per benchmark
+#   E2E_N=500 scripts/bench.sh       # more messages through Prosody
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin:$HOME/go/bin
+out=${BENCH_OUT:-bench-results}
+count=${COUNT:-5}
+e2e_n=${E2E_N:-200}
+mkdir -p "$out"
+
+command -v benchstat >/dev/null || go install golang.org/x/perf/cmd/benchstat@latest
+
+echo "== parsers, storage, vCard (count=$count)"
+go test -run '^$' -bench . -benchmem -count "$count" \
+	./mmsbridge/mm7/ ./mmsbridge/email/ ./vcard/ ./storage/sqlite/ ./storage/postgres/ | tee "$out/units.txt"
+
+echo "== MM7 POST to a contact's PEP event through Prosody ($e2e_n messages, 1280x960 JPEG)"
+go test -run '^$' -bench MM7ToPEPEvent -benchtime "${e2e_n}x" -count 1 ./internal/server/ | tee "$out/e2e.txt"
+
+echo "== avatar step beside ImageMagick and libvips"
+if [ -x scripts/bench-avatar.sh ]; then
+	scripts/bench-avatar.sh | tee "$out/avatar.txt"
+else
+	scripts/bench-avatar-reference.sh | tee "$out/avatar.txt"
+fi
+
+echo "== summary"
+benchstat "$out/units.txt" | tee "$out/units-benchstat.txt"
+echo "results in $out/"
