@@ -87,3 +87,15 @@ func (e *env) postFixture(t *testing.T, base string) (int, string) {
 	rb, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, mm7sample.StatusCode(rb)
 }
+
+// Delivery reports and read replies for our replies are taken and
+// recorded, not refused as unknown operations.
+func TestMM7ReportsAreTaken(t *testing.T) {
+	e := start(t)
+	for _, f := range []string{"09-delivery-report-req", "10-read-reply-req"} {
+		code, status := e.postFixture(t, filepath.Join("..", "..", "mmsbridge", "mm7", "testdata", "fixtures", f))
+		if code != http.StatusOK || status != "1000" {
+			t.Errorf("%s: HTTP %d status %q", f, code, status)
+		}
+	}
+}

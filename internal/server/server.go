@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		store.Close()
 		return nil, err
 	}
-	reps, err := repliers(cfg, log)
+	reps, err := repliers(cfg, store, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -115,7 +115,7 @@ func ProfileRules(cfg config.Config) profile.Rules {
 }
 
 // repliers builds the ways back to phones that are configured.
-func repliers(cfg config.Config, log *slog.Logger) (map[string]publisher.Replier, error) {
+func repliers(cfg config.Config, store storage.Store, log *slog.Logger) (map[string]publisher.Replier, error) {
 	out := map[string]publisher.Replier{}
 	if cfg.MM7.SubmitURL != "" {
 		sub, err := mm7.NewSubmitter(mm7.SubmitConfig{
@@ -140,6 +140,9 @@ func repliers(cfg config.Config, log *slog.Logger) (map[string]publisher.Replier
 			}
 			if err == nil {
 				log.Info("reply sent to phone", "to", profile.MaskNumber(r.To), "message_id", res.MessageID)
+				if rerr := recordReply(ctx, store, r.To, res.MessageID); rerr != nil {
+					log.Warn("record reply", "err", rerr)
+				}
 			}
 			return err
 		})
@@ -188,7 +191,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	var servers []*http.Server
 	if s.cfg.MM7.Listen != "" {
-		h, err := s.mm7Handler(svc)
+		h, err := s.mm7Handler(mm7Receiver{Receiver: svc, store: s.store, log: s.log.With("part", "mm7")})
 		if err != nil {
 			return err
 		}
