@@ -4,6 +4,10 @@ export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
+# The avatar package's accelerated backend (libvips through cgo) is built
+# in when its library is installed (scripts/install-deps.sh installs it;
+# "=" so that the check runs after the deps target did).
+VIPS_TAGS = $(shell pkg-config --exists vips 2>/dev/null && echo vips)
 # Packages with goroutines of their own also run under the race detector
 # (the image code is single-threaded and ten times slower under it).
 RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/... ./mmsbridge/... ./profile/... ./commands/...
@@ -11,7 +15,7 @@ RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/...
 .PHONY: build test demo bench lint deps fuzz
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
+	$(GO) build -tags "$(VIPS_TAGS)" -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
 
 deps:
 	scripts/install-deps.sh
@@ -21,6 +25,12 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
+	@# A short fuzz of each parser of outside input.
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15s ./mmsbridge/mm7/
+	$(GO) test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime 15s -fuzzminimizetime 3s ./mmsbridge/email/
+	$(GO) test -run '^$$' -fuzz '^FuzzMake$$' -fuzztime 15s ./avatar/
+	@# Both image backends pass the same suite.
+	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags vips ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
 
 # A throwaway Prosody, mmsprofile on embedded SQLite, one MM7 MMS with a
 # photo, and what a contact's client received.
@@ -35,3 +45,4 @@ lint:
 	$(GO) vet ./...
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	staticcheck ./...
+	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) vet -tags vips ./avatar/... && staticcheck -tags vips ./avatar/...; fi

@@ -2,6 +2,7 @@ package avatar
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -24,7 +25,11 @@ const (
 	formatGIF
 	formatWebP
 	formatBMP
+	formatHEIC
+	formatAVIF
 )
+
+var allFormats = []format{formatJPEG, formatPNG, formatGIF, formatWebP, formatBMP, formatHEIC, formatAVIF}
 
 func (f format) String() string {
 	switch f {
@@ -38,13 +43,37 @@ func (f format) String() string {
 		return "WebP"
 	case formatBMP:
 		return "BMP"
+	case formatHEIC:
+		return "HEIC"
+	case formatAVIF:
+		return "AVIF"
 	}
 	return "unknown format"
 }
 
+func (f format) mediaType() string {
+	switch f {
+	case formatJPEG:
+		return "image/jpeg"
+	case formatPNG:
+		return "image/png"
+	case formatGIF:
+		return "image/gif"
+	case formatWebP:
+		return "image/webp"
+	case formatBMP:
+		return "image/bmp"
+	case formatHEIC:
+		return "image/heic"
+	case formatAVIF:
+		return "image/avif"
+	}
+	return "application/octet-stream"
+}
+
 // sniff names the format from magic numbers. Decoders are chosen here, not
-// through image.Decode, so that only the five formats below are ever parsed,
-// whatever other package registers a decoder in the process.
+// through image.Decode or libvips' own loader search, so that only the
+// formats below are ever parsed, whatever else the process could read.
 func sniff(b []byte) (format, error) {
 	switch {
 	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
@@ -62,6 +91,9 @@ func sniff(b []byte) (format, error) {
 	case bytes.HasPrefix(b, []byte("BM")):
 		return formatBMP, nil
 	}
+	if f := heifBrand(b); f != 0 {
+		return f, nil
+	}
 	// Name the formats phones really send that we do not decode, so the
 	// sender learns what to change.
 	if name := knownUnsupported(b); name != "" {
@@ -78,15 +110,38 @@ func knownUnsupported(b []byte) string {
 		return "JPEG XL"
 	case bytes.HasPrefix(b, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n")):
 		return "JPEG 2000"
-	case len(b) >= 12 && string(b[4:8]) == "ftyp":
-		switch string(b[8:12]) {
-		case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":
-			return "HEIC"
-		case "avif", "avis":
-			return "AVIF"
-		}
 	}
 	return ""
+}
+
+// heifBrand tells HEIC from AVIF by the ftyp box's brands (both are HEIF
+// containers; libheif reads either), or returns 0.
+func heifBrand(b []byte) format {
+	if len(b) < 16 || string(b[4:8]) != "ftyp" {
+		return 0
+	}
+	n := int(binary.BigEndian.Uint32(b))
+	if n < 16 || n > len(b) || n > 4096 {
+		return 0
+	}
+	// Major brand, minor version, then compatible brands.
+	brands := [][]byte{b[8:12]}
+	for i := 16; i+4 <= n; i += 4 {
+		brands = append(brands, b[i:i+4])
+	}
+	var heic bool
+	for _, br := range brands {
+		switch string(br) {
+		case "avif", "avis":
+			return formatAVIF
+		case "heic", "heix", "hevc", "hevx", "heim", "heis":
+			heic = true
+		}
+	}
+	if heic || string(b[8:12]) == "mif1" || string(b[8:12]) == "msf1" {
+		return formatHEIC
+	}
+	return 0
 }
 
 // decodeConfig reads only the header. A panic inside a decoder is turned

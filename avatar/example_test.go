@@ -12,8 +12,13 @@ import (
 )
 
 func ExampleStandard_Make() {
+	// A grey ramp stands in for a photo from the phone.
+	ramp := image.NewGray(image.Rect(0, 0, 640, 480))
+	for i := range ramp.Pix {
+		ramp.Pix[i] = uint8(i % 640 / 3)
+	}
 	var photo bytes.Buffer
-	_ = jpeg.Encode(&photo, image.NewGray(image.Rect(0, 0, 640, 480)), nil)
+	_ = jpeg.Encode(&photo, ramp, nil)
 
 	img, err := avatar.Standard{Size: 96}.Make(context.Background(), photo.Bytes())
 	if err != nil {

@@ -46,12 +46,12 @@ func FuzzMake(f *testing.F) {
 	f.Add(bm.Bytes())
 
 	// Limits small enough that the fuzzer explores parsers, not memory.
-	std := Standard{Size: 32, MaxBytes: 8192, MaxPixels: 1 << 20, MaxSide: 4096, MaxInputBytes: 1 << 20}
+	std := Standard{Size: 32, MaxBytes: 8192, MaxPixels: 1 << 20, MaxSide: 4096, MaxInputBytes: 1 << 20, MinSide: 1, MaxFrames: 64}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := std.Make(context.Background(), data)
 		if err != nil {
-			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrTooLarge) &&
-				!errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) {
+			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrTooSmall) &&
+				!errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrBlank) {
 				t.Fatalf("error matches no sentinel: %v", err)
 			}
 			return

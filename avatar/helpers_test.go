@@ -10,6 +10,8 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -192,3 +194,55 @@ func near(a, b color.NRGBA, tol int) bool {
 	d := func(x, y uint8) bool { return int(x)-int(y) <= tol && int(y)-int(x) <= tol }
 	return d(a.R, b.R) && d(a.G, b.G) && d(a.B, b.B) && d(a.A, b.A)
 }
+
+// displayedAt returns where stored pixel (x, y) of a sw x sh picture with
+// EXIF orientation o is shown, from the EXIF table of where stored row 0
+// and column 0 belong.
+func displayedAt(o, x, y, sw, sh int) (int, int) {
+	switch o {
+	case 2: // row 0 top, column 0 right
+		return sw - 1 - x, y
+	case 3: // bottom, right
+		return sw - 1 - x, sh - 1 - y
+	case 4: // bottom, left
+		return x, sh - 1 - y
+	case 5: // row 0 left, column 0 top
+		return y, x
+	case 6: // right, top
+		return sh - 1 - y, x
+	case 7: // right, bottom
+		return sh - 1 - y, sw - 1 - x
+	case 8: // left, bottom
+		return y, sw - 1 - x
+	}
+	return x, y
+}
+
+// storedAs draws the picture a user saw, of dw x dh, the way a camera with
+// EXIF orientation o stores it.
+func storedAs(o, dw, dh int, seen func(x, y int) color.NRGBA) *image.NRGBA {
+	sw, sh := dw, dh
+	if o >= 5 {
+		sw, sh = dh, dw
+	}
+	stored := image.NewNRGBA(image.Rect(0, 0, sw, sh))
+	for y := range sh {
+		for x := range sw {
+			stored.SetNRGBA(x, y, seen(displayedAt(o, x, y, sw, sh)))
+		}
+	}
+	return stored
+}
+
+// readTestdata returns a file of testdata/.
+func readTestdata(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// backendName is the backend a zero Standard uses in this build.
+func backendName() string { return Backends()[0] }

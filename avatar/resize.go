@@ -15,16 +15,31 @@ func square(img image.Image, size int) *image.NRGBA {
 	side := min(b.Dx(), b.Dy())
 	x0 := b.Min.X + (b.Dx()-side)/2
 	y0 := b.Min.Y + (b.Dy()-side)/2
-	crop := image.Rect(x0, y0, x0+side, y0+side)
+	return resample(img, image.Rect(x0, y0, x0+side, y0+side), size, size)
+}
 
+// fit resamples the whole of img so that its longer side is size.
+func fit(img image.Image, size int) *image.NRGBA {
+	b := img.Bounds()
+	w, h := size, size
+	if b.Dx() > b.Dy() {
+		h = max(1, (b.Dy()*size+b.Dx()/2)/b.Dx())
+	} else {
+		w = max(1, (b.Dx()*size+b.Dy()/2)/b.Dy())
+	}
+	return resample(img, b, w, h)
+}
+
+// resample resizes the part r of img to w x h.
+func resample(img image.Image, r image.Rectangle, w, h int) *image.NRGBA {
 	// A camera photo is 20-40 times the avatar's side; a Lanczos kernel that
 	// wide costs more than the JPEG decode. Averaging k x k blocks first
 	// (a box filter, which does not alias) and leaving the last factor of 2
 	// or more to Lanczos keeps the quality for a fraction of the work.
 	if yc, ok := img.(*image.YCbCr); ok && yc.Rect.Min == (image.Point{}) {
-		if k := side / (2 * size); k >= 2 {
-			if small := boxShrinkYCbCr(yc, crop, k); small != nil {
-				return imaging.Resize(small, size, size, imaging.Lanczos)
+		if k := min(r.Dx()/(2*w), r.Dy()/(2*h)); k >= 2 {
+			if small := boxShrinkYCbCr(yc, r, k); small != nil {
+				return imaging.Resize(small, w, h, imaging.Lanczos)
 			}
 		}
 	}
@@ -32,12 +47,12 @@ func square(img image.Image, size int) *image.NRGBA {
 		SubImage(image.Rectangle) image.Image
 	}); ok {
 		// imaging reads a sub-image in place; Crop would copy it first.
-		return imaging.Resize(sub.SubImage(crop), size, size, imaging.Lanczos)
+		return imaging.Resize(sub.SubImage(r), w, h, imaging.Lanczos)
 	}
-	return imaging.Resize(imaging.Crop(img, crop), size, size, imaging.Lanczos)
+	return imaging.Resize(imaging.Crop(img, r), w, h, imaging.Lanczos)
 }
 
-// boxShrinkYCbCr averages k x k blocks of the square crop of src, in YCbCr
+// boxShrinkYCbCr averages k x k blocks of the part crop of src, in YCbCr
 // (the conversion to RGB is linear, so averaging before it is the same as
 // after it, and 3/4 cheaper on 4:2:0). It returns nil for a subsampling it
 // does not know.
@@ -58,17 +73,17 @@ func boxShrinkYCbCr(src *image.YCbCr, crop image.Rectangle, k int) *image.NRGBA 
 	default:
 		return nil
 	}
-	n := crop.Dx() / k
+	nx, ny := crop.Dx()/k, crop.Dy()/k
 	// Trim the crop to whole blocks, keeping it centred.
-	x0 := crop.Min.X + (crop.Dx()-n*k)/2
-	y0 := crop.Min.Y + (crop.Dy()-n*k)/2
-	dst := image.NewNRGBA(image.Rect(0, 0, n, n))
+	x0 := crop.Min.X + (crop.Dx()-nx*k)/2
+	y0 := crop.Min.Y + (crop.Dy()-ny*k)/2
+	dst := image.NewNRGBA(image.Rect(0, 0, nx, ny))
 	area := uint32(k * k)
 
 	rows := func(from, to int) {
-		sy := make([]uint32, n)
-		scb := make([]uint32, n)
-		scr := make([]uint32, n)
+		sy := make([]uint32, nx)
+		scb := make([]uint32, nx)
+		scr := make([]uint32, nx)
 		for oy := from; oy < to; oy++ {
 			clear(sy)
 			clear(scb)
@@ -76,7 +91,7 @@ func boxShrinkYCbCr(src *image.YCbCr, crop image.Rectangle, k int) *image.NRGBA 
 			for y := y0 + oy*k; y < y0+(oy+1)*k; y++ {
 				yrow := src.Y[y*src.YStride:]
 				crow := (y >> vs) * src.CStride
-				for ox := range n {
+				for ox := range nx {
 					var a, b, c uint32
 					for x := x0 + ox*k; x < x0+(ox+1)*k; x++ {
 						ci := crow + x>>hs
@@ -90,7 +105,7 @@ func boxShrinkYCbCr(src *image.YCbCr, crop image.Rectangle, k int) *image.NRGBA 
 				}
 			}
 			p := dst.Pix[oy*dst.Stride:]
-			for ox := range n {
+			for ox := range nx {
 				r, g, b := color.YCbCrToRGB(
 					uint8((sy[ox]+area/2)/area),
 					uint8((scb[ox]+area/2)/area),
@@ -100,10 +115,10 @@ func boxShrinkYCbCr(src *image.YCbCr, crop image.Rectangle, k int) *image.NRGBA 
 		}
 	}
 
-	workers := min(runtime.GOMAXPROCS(0), n)
+	workers := min(runtime.GOMAXPROCS(0), ny)
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() { rows(n*w/workers, n*(w+1)/workers) })
+		wg.Go(func() { rows(ny*w/workers, ny*(w+1)/workers) })
 	}
 	wg.Wait()
 	return dst

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
+	"image/color"
 	"fmt"
 	"net"
 	"net/netip"
@@ -146,6 +148,29 @@ type Avatar struct {
 	MaxPixels     int64  `toml:"max_pixels"`
 	MaxSide       int    `toml:"max_side"`
 	MaxInputBytes int64  `toml:"max_input_bytes"`
+	// MinSide refuses pictures smaller than this.
+	MinSide int `toml:"min_side"`
+	// MaxFrames bounds animated pictures (only the first frame is used).
+	MaxFrames int `toml:"max_frames"`
+	// Accept lists the input media types taken; empty takes all the
+	// build decodes.
+	Accept []string `toml:"accept"`
+	// Crop is "centre" (fill the square) or "fit" (letterbox on
+	// Background).
+	Crop string `toml:"crop"`
+	// Background is "transparent" or "#rrggbb"/"#rrggbbaa".
+	Background string `toml:"background"`
+	// MinDetail refuses nearly uniform pictures (a blank frame); negative
+	// turns the check off.
+	MinDetail float64 `toml:"min_detail"`
+	// Hook is an optional command given the finished PNG on stdin; exit 0
+	// accepts, 1 refuses.
+	Hook        []string      `toml:"hook"`
+	HookTimeout time.Duration `toml:"hook_timeout"`
+	// MaxConcurrent bounds how many pictures are decoded at once.
+	MaxConcurrent int `toml:"max_concurrent"`
+	// Backend is "" (the best built in), "go" or "vips".
+	Backend string `toml:"backend"`
 }
 
 // HTTP is the metrics and health endpoint.
@@ -253,6 +278,13 @@ func Default() Config {
 			MaxPixels:     25_000_000,
 			MaxSide:       10000,
 			MaxInputBytes: 10 << 20,
+			MinSide:       32,
+			MaxFrames:     1000,
+			Crop:          "centre",
+			Background:    "transparent",
+			MinDetail:     2,
+			HookTimeout:   5 * time.Second,
+			MaxConcurrent: 2,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9090"},
 		Profile: Profile{
@@ -482,6 +514,15 @@ func (c *Config) Validate() error {
 	if c.Avatar.MaxPixels <= 0 || c.Avatar.MaxSide <= 0 || c.Avatar.MaxInputBytes <= 0 {
 		bad("avatar.max_pixels, avatar.max_side and avatar.max_input_bytes must be > 0")
 	}
+	if c.Avatar.Crop != "centre" && c.Avatar.Crop != "fit" {
+		bad("avatar.crop %q: use centre or fit", c.Avatar.Crop)
+	}
+	if _, err := ParseColor(c.Avatar.Background); err != nil {
+		bad("avatar.background: %v", err)
+	}
+	if c.Avatar.MaxConcurrent < 1 || c.Avatar.MaxFrames < 1 || c.Avatar.MinSide < 1 || c.Avatar.HookTimeout <= 0 {
+		bad("avatar.max_concurrent, avatar.max_frames, avatar.min_side and avatar.hook_timeout must be > 0")
+	}
 
 	if cc := c.Profile.DefaultCountryCode; cc != "" {
 		if strings.Trim(cc, "0123456789") != "" || len(cc) > 3 || cc[0] == '0' {
@@ -555,4 +596,24 @@ func (c *Config) ShutdownGrace() time.Duration {
 		return c.Publish.ShutdownGrace
 	}
 	return 10 * time.Second
+}
+
+// ParseColor reads "transparent", "#rrggbb" or "#rrggbbaa".
+func ParseColor(s string) (color.NRGBA, error) {
+	if s == "" || s == "transparent" {
+		return color.NRGBA{}, nil
+	}
+	h := strings.TrimPrefix(s, "#")
+	if len(h) != 6 && len(h) != 8 || len(h) == len(s) {
+		return color.NRGBA{}, fmt.Errorf("%q: use transparent, #rrggbb or #rrggbbaa", s)
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return color.NRGBA{}, fmt.Errorf("%q: use transparent, #rrggbb or #rrggbbaa", s)
+	}
+	c := color.NRGBA{R: b[0], G: b[1], B: b[2], A: 255}
+	if len(b) == 4 {
+		c.A = b[3]
+	}
+	return c, nil
 }

@@ -156,6 +156,10 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The image standard has rules of its own (what this build decodes).
+	if _, err := server.AvatarStandard(cfg.Avatar); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "configuration ok: component %s, server %s, domains %s, storage %s\n",
 		cfg.XMPP.Component, cfg.XMPP.Server, strings.Join(cfg.XMPP.Domains, ","), cfg.Storage.Driver)
 	return nil

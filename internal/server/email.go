@@ -107,7 +107,10 @@ func IngestEmail(ctx context.Context, cfg config.Config, r io.Reader, env email.
 		return email.ExitTempFail, err
 	}
 	defer store.Close()
-	svc := newProfile(cfg, store, nil, log)
+	svc, err := newProfile(cfg, store, nil, log)
+	if err != nil {
+		return email.ExitTempFail, err
+	}
 	return email.IngestLog(ctx, ec, svc, r, env, log.With("part", "email"))
 }
 

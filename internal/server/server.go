@@ -28,14 +28,32 @@ import (
 )
 
 // AvatarStandard turns the [avatar] section into the image standard.
-func AvatarStandard(cfg config.Avatar) avatar.Standard {
-	return avatar.Standard{
+func AvatarStandard(cfg config.Avatar) (avatar.Standard, error) {
+	bg, err := config.ParseColor(cfg.Background)
+	if err != nil {
+		return avatar.Standard{}, fmt.Errorf("server: avatar.background: %w", err)
+	}
+	std := avatar.Standard{
 		Size:          cfg.Size,
 		MaxBytes:      cfg.MaxBytes,
 		MaxPixels:     cfg.MaxPixels,
 		MaxSide:       cfg.MaxSide,
 		MaxInputBytes: cfg.MaxInputBytes,
+		MinSide:       cfg.MinSide,
+		MaxFrames:     cfg.MaxFrames,
+		Accept:        cfg.Accept,
+		Crop:          avatar.Crop(cfg.Crop),
+		Background:    bg,
+		MinDetail:     cfg.MinDetail,
+		Hook:          cfg.Hook,
+		HookTimeout:   cfg.HookTimeout,
+		Limiter:       avatar.NewLimiter(cfg.MaxConcurrent),
+		Backend:       cfg.Backend,
 	}
+	if err := std.Check(); err != nil {
+		return avatar.Standard{}, fmt.Errorf("server: [avatar]: %w", err)
+	}
+	return std, nil
 }
 
 // Server is the running service.
@@ -87,13 +105,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 
 		VCardConversion: cfg.XMPP.VCardConversion,
 	}, log.With("part", "publisher"))
-	svc := newProfile(cfg, store, pub.Wake, log)
+	svc, err := newProfile(cfg, store, pub.Wake, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	commands.New(svc, cfg.XMPP.Component, log.With("part", "commands")).Register(comp)
 	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, Ready: make(chan struct{})}, nil
 }
 
-func newProfile(cfg config.Config, store storage.Store, committed func(), log *slog.Logger) *profile.Service {
-	return profile.New(store, AvatarStandard(cfg.Avatar), ProfileRules(cfg), committed, log.With("part", "profile"))
+func newProfile(cfg config.Config, store storage.Store, committed func(), log *slog.Logger) (*profile.Service, error) {
+	std, err := AvatarStandard(cfg.Avatar)
+	if err != nil {
+		return nil, err
+	}
+	return profile.New(store, std, ProfileRules(cfg), committed, log.With("part", "profile")), nil
 }
 
 // ProfileRules turns the configuration into the rules' policies.

@@ -1,0 +1,7 @@
+//go:build !vips || !cgo
+
+package avatar
+
+// acceleratedBackend is nil in the default build: pure Go, no C toolchain.
+// Build with -tags vips (cgo and libvips-dev) for HEIC, AVIF and speed.
+func acceleratedBackend() backend { return nil }

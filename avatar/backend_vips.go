@@ -1,0 +1,206 @@
+//go:build vips && cgo
+
+package avatar
+
+/*
+#cgo pkg-config: vips
+#include <stdlib.h>
+#include <vips/vips.h>
+
+static void avatar_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data) {}
+
+// Set up libvips for untrusted input, once per process.
+static int avatar_vips_init(int concurrency) {
+	if (VIPS_INIT("mmsprofile"))
+		return -1;
+	// What matters comes back as an error; the warnings libvips prints
+	// for every broken stranger's file would only flood the daemon's log.
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, avatar_quiet, NULL);
+	// The operation cache keeps decoded pictures to answer a repeated
+	// call; we never repeat one, so it would only hold memory.
+	vips_cache_set_max(0);
+	vips_cache_set_max_mem(0);
+	vips_cache_set_max_files(0);
+	// Threads per picture; pictures in parallel come from our goroutines,
+	// capped by Standard.Limiter.
+	if (concurrency > 0)
+		vips_concurrency_set(concurrency);
+	// Go has sniffed the format before libvips sees the bytes, but
+	// thumbnail_buffer runs libvips' own loader search: leave it only the
+	// loaders we mean (not ImageMagick, PDF, SVG, FITS, Matlab, ...).
+	vips_block_untrusted_set(TRUE);
+	vips_operation_block_set("VipsForeignLoad", TRUE);
+	vips_operation_block_set("VipsForeignLoadJpeg", FALSE);
+	vips_operation_block_set("VipsForeignLoadPng", FALSE);
+	vips_operation_block_set("VipsForeignLoadWebp", FALSE);
+	vips_operation_block_set("VipsForeignLoadHeif", FALSE);
+	return 0;
+}
+
+// avatar_thumbnail shrinks on load (JPEG DCT scaling, WebP and HEIF scale
+// hints), resizes with Lanczos, turns by EXIF orientation, crops (CMYK
+// becomes sRGB on the way), then brings an embedded ICC profile's colours
+// to sRGB on the small result and makes 8-bit RGBA. Truncated input fails,
+// as in the Go decoders.
+static int avatar_thumbnail(void *buf, size_t len, int size, int crop, VipsImage **out, int *alpha) {
+	VipsImage *thumb = NULL, *managed = NULL, *rgb = NULL, *u8 = NULL, *rgba = NULL;
+	int ret = -1;
+	// Not thumbnail's export_profile: in 8.14 it also converts pictures
+	// without a profile, and shifts their colours (blue 21,20,220 came out
+	// 74,24,221).
+	if (vips_thumbnail_buffer(buf, len, &thumb, size,
+			"height", size,
+			"crop", crop ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE,
+			"option_string", "fail_on=truncated",
+			NULL))
+		goto done;
+	*alpha = vips_image_hasalpha(thumb);
+	if (vips_image_get_typeof(thumb, VIPS_META_ICC_NAME) &&
+			vips_icc_transform(thumb, &managed, "srgb", "embedded", TRUE,
+				"intent", VIPS_INTENT_RELATIVE, NULL)) {
+		// A broken or mismatched profile (phones write both) is
+		// ignored, as browsers do, rather than refusing the picture.
+		vips_error_clear();
+		managed = NULL;
+	}
+	if (!managed) {
+		managed = thumb;
+		g_object_ref(managed);
+	}
+	if (vips_colourspace(managed, &rgb, VIPS_INTERPRETATION_sRGB, NULL))
+		goto done;
+	if (rgb->BandFmt == VIPS_FORMAT_UCHAR) {
+		u8 = rgb;
+		g_object_ref(u8);
+	} else if (vips_cast_uchar(rgb, &u8, NULL))
+		goto done;
+	if (u8->Bands == 3) {
+		if (vips_bandjoin_const1(u8, &rgba, 255.0, NULL))
+			goto done;
+	} else if (u8->Bands == 4) {
+		rgba = u8;
+		g_object_ref(rgba);
+	} else {
+		vips_error("avatar", "%d bands after conversion to sRGB", u8->Bands);
+		goto done;
+	}
+	*out = rgba;
+	rgba = NULL;
+	ret = 0;
+done:
+	if (thumb) g_object_unref(thumb);
+	if (managed) g_object_unref(managed);
+	if (rgb) g_object_unref(rgb);
+	if (u8) g_object_unref(u8);
+	if (rgba) g_object_unref(rgba);
+	return ret;
+}
+
+static void avatar_unref(VipsImage *im) { g_object_unref(im); }
+static int avatar_width(VipsImage *im) { return vips_image_get_width(im); }
+static int avatar_height(VipsImage *im) { return vips_image_get_height(im); }
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// vipsInit starts libvips once per process. libvips' state (its
+// initialisation, cache and thread settings, blocked loaders) is global to
+// the process in C, so a sync.Once is the honest shape for it here; nothing
+// of ours is kept in it but the outcome.
+var vipsInit = sync.OnceValue(func() error {
+	// One thread per picture unless VIPS_CONCURRENCY says otherwise:
+	// several pictures run in parallel from goroutines (see Limiter), and
+	// shrink-on-load leaves little for more threads to share (see
+	// scripts/bench-avatar.sh).
+	threads := 1
+	if os.Getenv("VIPS_CONCURRENCY") != "" {
+		threads = 0 // vips_init has read it
+	}
+	if C.avatar_vips_init(C.int(threads)) != 0 {
+		return fmt.Errorf("avatar: starting libvips: %s", vipsError())
+	}
+	return nil
+})
+
+func acceleratedBackend() backend { return vipsBackend{} }
+
+// vipsBackend decodes and shrinks through libvips: JPEG with DCT-domain
+// shrink-on-load, HEIC and AVIF through libheif.
+type vipsBackend struct{}
+
+func (vipsBackend) name() string { return "vips" }
+
+func (vipsBackend) decodes(f format) bool {
+	switch f {
+	case formatJPEG, formatPNG, formatWebP, formatHEIC, formatAVIF:
+		return true
+	}
+	// BMP: libvips reads it only through ImageMagick, which stays blocked.
+	// GIF: libvips 8.14 paints the screen around a first frame opaque black
+	// where browsers (and Go) leave it transparent, and parses every frame
+	// where Go stops after the first; MMS GIFs are small, so Go loses
+	// nothing by doing them.
+	return false
+}
+
+func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error) {
+	if err := vipsInit(); err != nil {
+		return scaled{}, err
+	}
+	// The output image is lazy and reads data until it is written out
+	// below, after thumbnail_buffer has returned: data must stay put.
+	var pin runtime.Pinner
+	pin.Pin(&data[0])
+	defer pin.Unpin()
+
+	var (
+		out   *C.VipsImage
+		alpha C.int
+	)
+	cropFlag := C.int(0)
+	if crop {
+		cropFlag = 1
+	}
+	if C.avatar_thumbnail(unsafe.Pointer(&data[0]), C.size_t(len(data)), C.int(size), cropFlag, &out, &alpha) != 0 {
+		return scaled{}, fmt.Errorf("avatar: %s %dx%d: %s: %w", f, hdr.width, hdr.height, vipsError(), ErrCorrupt)
+	}
+	defer C.avatar_unref(out)
+	w, h := int(C.avatar_width(out)), int(C.avatar_height(out))
+	if w <= 0 || h <= 0 || w > size || h > size {
+		return scaled{}, fmt.Errorf("avatar: %s: libvips made %dx%d of %d: %w", f, w, h, size, ErrCorrupt)
+	}
+	var n C.size_t
+	mem := C.vips_image_write_to_memory(out, &n)
+	if mem == nil {
+		return scaled{}, fmt.Errorf("avatar: %s %dx%d: %s: %w", f, hdr.width, hdr.height, vipsError(), ErrCorrupt)
+	}
+	defer C.g_free(C.gpointer(mem))
+	if int(n) != w*h*4 {
+		return scaled{}, fmt.Errorf("avatar: %s: libvips wrote %d bytes for %dx%d RGBA: %w", f, n, w, h, ErrCorrupt)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	copy(img.Pix, unsafe.Slice((*byte)(mem), int(n)))
+	return scaled{img: img, opaque: alpha == 0}, nil
+}
+
+// vipsError takes libvips' error text. The buffer is process-wide, so
+// under load it may hold another picture's words too; it is only logged.
+func vipsError() string {
+	p := C.vips_error_buffer_copy()
+	defer C.g_free(C.gpointer(p))
+	s := strings.TrimSpace(C.GoString(p))
+	if s == "" {
+		return "libvips failed"
+	}
+	return strings.ReplaceAll(s, "\n", "; ")
+}
