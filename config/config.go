@@ -3,8 +3,8 @@ package config
 import (
 	"encoding/hex"
 	"errors"
-	"image/color"
 	"fmt"
+	"image/color"
 	"net"
 	"net/netip"
 	"os"
@@ -28,7 +28,7 @@ type Config struct {
 	// Ejabberd is the HTTP API used to publish on ejabberd < 24.10, whose
 	// XEP-0356 has no IQ permission.
 	Ejabberd Ejabberd `toml:"ejabberd"`
-	Log     Log     `toml:"log"`
+	Log      Log      `toml:"log"`
 }
 
 // XMPP is the component connection.
