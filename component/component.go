@@ -58,6 +58,10 @@ type Component struct {
 
 	h handlers
 
+	// OnState, when set before Run, is told each time the session comes
+	// up (true) or goes down (false).
+	OnState func(up bool)
+
 	// OnPermissions, when set before Run, is told each host's permissions
 	// as they arrive.
 	OnPermissions func(host string, p Perms)
@@ -170,6 +174,9 @@ func (c *Component) setSession(s *xmpp.Session) {
 	}
 	close(c.changed)
 	c.changed = make(chan struct{})
+	if c.OnState != nil {
+		c.OnState(s != nil)
+	}
 }
 
 // Connected reports whether a session is up.

@@ -219,6 +219,9 @@ type Limits struct {
 	// RepliesPerDay per phone number: we never become a way to spam a
 	// phone.
 	RepliesPerDay int `toml:"replies_per_day"`
+	// MaxInFlight bounds the MMS being worked on at once; beyond it MM7
+	// answers 4006 and SMTP 451 so the sender retries later.
+	MaxInFlight int `toml:"max_in_flight"`
 }
 
 // Publish governs the outbox drain.
@@ -238,6 +241,9 @@ type Publish struct {
 type Log struct {
 	Level  string `toml:"level"`
 	Format string `toml:"format"`
+	// ShowNumbers logs phone numbers in full; by default all but the last
+	// two digits are masked.
+	ShowNumbers bool `toml:"show_numbers"`
 }
 
 // Default returns the configuration a file holding nothing would give.
@@ -294,7 +300,7 @@ func Default() Config {
 			CodeDigits:      6,
 			MaxCodeFailures: 5,
 		},
-		Limits: Limits{UpdatesPerHour: 20, LinkRequestsPerHour: 5, RepliesPerDay: 10},
+		Limits: Limits{UpdatesPerHour: 20, LinkRequestsPerHour: 5, RepliesPerDay: 10, MaxInFlight: 64},
 		Publish: Publish{
 			RetryMin:    2 * time.Second,
 			RetryMax:    10 * time.Minute,
@@ -541,8 +547,8 @@ func (c *Config) Validate() error {
 	if c.Profile.MaxCodeFailures < 1 {
 		bad("profile.max_code_failures must be >= 1")
 	}
-	if c.Limits.UpdatesPerHour < 1 || c.Limits.LinkRequestsPerHour < 1 || c.Limits.RepliesPerDay < 1 {
-		bad("limits.updates_per_hour, limits.link_requests_per_hour and limits.replies_per_day must be >= 1")
+	if c.Limits.UpdatesPerHour < 1 || c.Limits.LinkRequestsPerHour < 1 || c.Limits.RepliesPerDay < 1 || c.Limits.MaxInFlight < 1 {
+		bad("limits.updates_per_hour, limits.link_requests_per_hour, limits.replies_per_day and limits.max_in_flight must be >= 1")
 	}
 	if c.Publish.RetryMin <= 0 || c.Publish.RetryMax < c.Publish.RetryMin {
 		bad("publish.retry_min must be > 0 and <= publish.retry_max")

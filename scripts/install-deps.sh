@@ -6,7 +6,7 @@ set -euo pipefail
 # Real servers the integration tests start (each in its own temp dir, on
 # loopback ports), the SMTP client they send with, and the reference image
 # tools the benchmarks compare against.
-pkgs=(prosody prosody-modules ejabberd postgresql swaks imagemagick libvips-tools)
+pkgs=(prosody prosody-modules ejabberd postgresql postfix swaks imagemagick libvips-tools)
 # The avatar package's accelerated backend (go build -tags vips): cgo against
 # libvips, which reads HEIC/AVIF through libheif.
 pkgs+=(gcc pkg-config libvips-dev libheif1)
@@ -17,12 +17,14 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix is only for the tests' own throwaway instances: no system mailer.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian may start the packaged servers on their default ports; ours run on
 # their own ports from their own configs, so the system ones are not needed.
-for svc in prosody ejabberd postgresql; do
+for svc in prosody ejabberd postgresql postfix; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

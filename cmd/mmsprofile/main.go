@@ -17,6 +17,8 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/config"
+	"mmsprofile/internal/doctor"
+	"mmsprofile/internal/redact"
 	"mmsprofile/internal/server"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/email"
@@ -36,6 +38,8 @@ commands:
   links -config FILE [-jid S] [-number S]   list the links
   audit -config FILE               the latest link changes, newest first
   migrate -config FILE             bring the database schema up to date
+  doctor -config FILE              probe the XMPP server, privileges, database,
+                                   listeners and reply paths; say what to fix
   ingest-email -config FILE [-from ADDR] [-to ADDR] [-client-ip IP] [-helo NAME]
                                    take one mail on stdin (MTA pipe; sysexits codes)
   version                          print the version and build information
@@ -66,6 +70,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdLinks(args, stdout)
 	case "audit":
 		err = cmdAudit(args, stdout)
+	case "doctor":
+		ok, derr := cmdDoctor(args, stdout)
+		if derr == nil && !ok {
+			return 1
+		}
+		err = derr
 	case "migrate":
 		err = cmdMigrate(args, stdout)
 	case "ingest-email":
@@ -128,7 +138,7 @@ func parseFlagsWith(name string, args []string, nargs int, argsUsage string, mor
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redact.Options{ShowNumbers: cfg.ShowNumbers}.ReplaceAttr()}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
@@ -143,7 +153,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(ctx, cfg, log)
+	srv, err := server.New(ctx, cfg, log, version)
 	if err != nil {
 		return err
 	}
@@ -363,4 +373,16 @@ func cmdIngestEmail(args []string, stdin io.Reader, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+func cmdDoctor(args []string, stdout io.Writer) (bool, error) {
+	cfg, _, err := parseFlags("doctor", args, 0, "")
+	if err != nil {
+		return false, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return doctor.Run(ctx, cfg, stdout, doctor.Options{
+		OpenStore: func(ctx context.Context) (storage.Store, error) { return server.OpenStore(ctx, cfg.Storage) },
+	}), nil
 }

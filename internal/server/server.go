@@ -18,6 +18,8 @@ import (
 	"mmsprofile/commands"
 	"mmsprofile/component"
 	"mmsprofile/config"
+	"mmsprofile/internal/shed"
+	"mmsprofile/metrics"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/email"
 	"mmsprofile/mmsbridge/mm7"
@@ -64,6 +66,10 @@ type Server struct {
 	comp  *component.Component
 	pub   *publisher.Publisher
 	svc   *profile.Service
+	// rcv is what the transports hand MMS to: the rules behind the
+	// in-flight bound and the counters.
+	rcv     mmsbridge.Receiver
+	metrics *metrics.Metrics
 
 	// Ready is closed once every listener is bound.
 	Ready chan struct{}
@@ -74,8 +80,9 @@ type Server struct {
 	emailAddr net.Addr
 }
 
-// New prepares the service; Run starts it.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+// New prepares the service; Run starts it. version is reported in the
+// metrics.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version ...string) (*Server, error) {
 	store, err := OpenStore(ctx, cfg.Storage)
 	if err != nil {
 		return nil, err
@@ -105,21 +112,40 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 
 		VCardConversion: cfg.XMPP.VCardConversion,
 	}, log.With("part", "publisher"))
-	svc, err := newProfile(cfg, store, pub.Wake, log)
+	m := metrics.New(metrics.Options{Version: strings.Join(version, ""), Outbox: store.OutboxStats})
+	comp.OnState = m.ComponentUp
+	pub.OnResult = func(r publisher.Result) {
+		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed, Committed: r.Item.Created})
+	}
+	svc, err := newProfile(cfg, store, pub.Wake, m, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	commands.New(svc, cfg.XMPP.Component, log.With("part", "commands")).Register(comp)
-	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, Ready: make(chan struct{})}, nil
+	rcv := shed.New(cfg.Limits.MaxInFlight, m).Receiver(m.Receiver(svc))
+	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, rcv: rcv, metrics: m, Ready: make(chan struct{})}, nil
 }
 
-func newProfile(cfg config.Config, store storage.Store, committed func(), log *slog.Logger) (*profile.Service, error) {
+func newProfile(cfg config.Config, store storage.Store, committed func(), m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
 	std, err := AvatarStandard(cfg.Avatar)
 	if err != nil {
 		return nil, err
 	}
-	return profile.New(store, std, ProfileRules(cfg), committed, log.With("part", "profile")), nil
+	return profile.New(store, timedImager{std, m}, ProfileRules(cfg), committed, log.With("part", "profile")), nil
+}
+
+// timedImager measures the image step for the metrics.
+type timedImager struct {
+	next profile.Imager
+	m    *metrics.Metrics
+}
+
+func (t timedImager) Make(ctx context.Context, b []byte) (avatar.Image, error) {
+	start := time.Now()
+	img, err := t.next.Make(ctx, b)
+	t.m.ImageProcessed(time.Since(start), err)
+	return img, err
 }
 
 // ProfileRules turns the configuration into the rules' policies.
@@ -213,11 +239,10 @@ func (s *Server) MM7Addr() net.Addr {
 // let in-flight requests finish, then stop publishing and close storage.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.store.Close()
-	svc := s.svc
 
 	var servers []*http.Server
 	if s.cfg.MM7.Listen != "" {
-		h, err := s.mm7Handler(mm7Receiver{Receiver: svc, store: s.store, log: s.log.With("part", "mm7")})
+		h, err := s.mm7Handler(mm7Receiver{Receiver: s.rcv, store: s.store, log: s.log.With("part", "mm7")})
 		if err != nil {
 			return err
 		}
@@ -256,7 +281,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if len(ec.Recipients) == 0 {
 			s.log.Warn("email.recipients is empty: mail for any recipient is taken; keep the listener reachable from your own MTA only")
 		}
-		mail = email.NewServer(ec, svc, s.cfg.Email.Protocol == "lmtp", s.log.With("part", "email"))
+		mail = email.NewServer(ec, s.rcv, s.cfg.Email.Protocol == "lmtp", s.log.With("part", "email"))
 		go func() {
 			if err := mail.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 				s.log.Error("email serve", "err", err)
@@ -423,6 +448,7 @@ func (s *Server) mm7Handler(rcv mmsbridge.Receiver) (http.Handler, error) {
 
 func (s *Server) opsHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.metrics.Handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
