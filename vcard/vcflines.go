@@ -12,6 +12,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/ianaindex"
 	xunicode "golang.org/x/text/encoding/unicode"
+
+	"mmsprofile/internal/lenient"
 )
 
 // This file turns the raw bytes of a .vcf into lines go-vcard reads
@@ -322,7 +324,7 @@ func (p *vcfParser) normalise(l logical) (out, version string, ok bool) {
 	}
 	switch pp.encoding {
 	case "QUOTED-PRINTABLE":
-		value = escapeLineBreaks(p.toUTF8(l.line, qpDecode(value), pp.charset))
+		value = escapeLineBreaks(p.toUTF8(l.line, string(lenient.QuotedPrintable([]byte(value))), pp.charset))
 	case "BASE64", "B":
 		value = strings.Map(func(r rune) rune {
 			if unicode.IsSpace(r) {
@@ -360,39 +362,6 @@ func escapeLineBreaks(s string) string {
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.NewReplacer("\r", `\n`, "\n", `\n`).Replace(s)
-}
-
-// qpDecode decodes quoted-printable leniently: phones write '=' that starts
-// no escape, and one bad byte must not cost the whole name.
-func qpDecode(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '=' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		if s[i] == '=' && i == len(s)-1 {
-			break // a soft line break at the very end
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 // toUTF8 converts s from charset. Without a charset, or with one we do not

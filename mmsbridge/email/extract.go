@@ -18,6 +18,8 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"mmsprofile/mmsbridge"
+
+	"mmsprofile/internal/lenient"
 )
 
 // Errors Extract wraps; each turns into one SMTP reply / exit code.
@@ -262,7 +264,7 @@ func (w *walker) walk(h textproto.Header, body io.Reader, depth int, path string
 	if l.filename == "" {
 		l.filename = l.name
 	}
-	l.data = decodeTransfer(data, h.Get("Content-Transfer-Encoding"))
+	l.data = lenient.Transfer(data, h.Get("Content-Transfer-Encoding"))
 	if strings.HasPrefix(mt, "text/") {
 		l.text = bytes.ReplaceAll(toUTF8(l.data, l.charset), []byte("\r\n"), []byte("\n"))
 	}

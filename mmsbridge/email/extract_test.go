@@ -108,19 +108,6 @@ func TestExtractVCardAndOctetStream(t *testing.T) {
 	}
 }
 
-func TestLenientBase64(t *testing.T) {
-	for in, want := range map[string]string{
-		"aGVsbG8=":                           "hello",
-		"aGVs\r\nbG8=\r\n--stray_boundary--": "hello",
-		"aGVsbG8":                            "hello",
-		"aGV sbG8*=":                         "hello",
-	} {
-		if got := string(decodeBase64([]byte(in))); got != want {
-			t.Errorf("decodeBase64(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestCarrierOverride(t *testing.T) {
 	cs := MergeCarriers(DefaultCarriers(), []Carrier{
 		{Domain: "mms.att.net", CountryCode: "44"},

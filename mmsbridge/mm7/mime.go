@@ -1,16 +1,15 @@
 package mm7
 
 import (
-	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"mime/quotedprintable"
 	"net/textproto"
 	"strings"
+
+	"mmsprofile/internal/lenient"
 )
 
 // parseMediaType parses a Content-Type leniently. mime.ParseMediaType is
@@ -137,77 +136,7 @@ func readMultipart(body io.Reader, boundary string, maxParts int) ([]*rawPart, e
 		}
 		rp := &rawPart{header: p.Header}
 		rp.mediaType, rp.params = parseMediaType(p.Header.Get("Content-Type"))
-		rp.body = decodeTransfer(raw, p.Header.Get("Content-Transfer-Encoding"))
+		rp.body = lenient.Transfer(raw, p.Header.Get("Content-Transfer-Encoding"))
 		parts = append(parts, rp)
 	}
-}
-
-// decodeTransfer undoes a Content-Transfer-Encoding. It is lenient: MMSCs
-// write BASE64 in capitals, wrap base64 at odd widths or cut it short, and
-// send quoted-printable with stray "=". What cannot be decoded is kept as
-// it came; the avatar step refuses a picture that is broken.
-func decodeTransfer(raw []byte, cte string) []byte {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		return decodeBase64(raw)
-	case "quoted-printable":
-		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
-		if err != nil {
-			return raw
-		}
-		return out
-	}
-	return raw
-}
-
-// decodeBase64 decodes base64 skipping anything outside the alphabet (line
-// breaks, spaces, junk) and stopping at padding; a final incomplete group
-// yields the bytes it fully encodes.
-func decodeBase64(raw []byte) []byte {
-	// Well-formed base64 (line breaks are skipped by the standard decoder)
-	// takes the fast path; only what it refuses is decoded by hand.
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
-	if n, err := base64.StdEncoding.Decode(out, raw); err == nil {
-		return out[:n]
-	}
-	out = out[:0]
-	var acc uint32
-	n := 0
-	for _, c := range raw {
-		var v byte
-		switch {
-		case c >= 'A' && c <= 'Z':
-			v = c - 'A'
-		case c >= 'a' && c <= 'z':
-			v = c - 'a' + 26
-		case c >= '0' && c <= '9':
-			v = c - '0' + 52
-		case c == '+' || c == '-':
-			v = 62
-		case c == '/' || c == '_':
-			v = 63
-		case c == '=':
-			// Padding ends the data; anything after it is not ours.
-			return flushBase64(out, acc, n)
-		default:
-			continue
-		}
-		acc = acc<<6 | uint32(v)
-		n++
-		if n == 4 {
-			out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
-			acc, n = 0, 0
-		}
-	}
-	return flushBase64(out, acc, n)
-}
-
-func flushBase64(out []byte, acc uint32, n int) []byte {
-	switch n {
-	case 2:
-		out = append(out, byte(acc>>4))
-	case 3:
-		out = append(out, byte(acc>>10), byte(acc>>2))
-	}
-	return out
 }

@@ -7,36 +7,6 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-func TestDecodeBase64Lenient(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"aGVsbG8=", "hello"},
-		{"aGVs\r\nbG8=", "hello"},
-		{"aGVsbG8", "hello"},          // padding missing
-		{"aGVs bG8*=", "hello"},       // junk inside
-		{"aGVsbG8=trailing", "hello"}, // after padding: not ours
-		{"aGVsbG8gd29ybGQ", "hello world"},
-		{"aGVsbG8gd29ybG", "hello worl"}, // cut short mid-group
-		{"aA", "h"},
-		{"a", ""},
-		{"", ""},
-		{"-_8", "\xfb\xff"}, // URL-safe alphabet
-	}
-	for _, tc := range tests {
-		if got := decodeBase64([]byte(tc.in)); string(got) != tc.want {
-			t.Errorf("decodeBase64(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestDecodeTransfer(t *testing.T) {
-	if got := decodeTransfer([]byte("caf=C3=A9 =\r\nok"), "Quoted-Printable"); string(got) != "café ok" {
-		t.Errorf("quoted-printable: %q", got)
-	}
-	if got := decodeTransfer([]byte("raw\x00\xff"), "x-unknown"); string(got) != "raw\x00\xff" {
-		t.Errorf("unknown encoding: %q", got)
-	}
-}
-
 func TestParseMediaTypeLenient(t *testing.T) {
 	tests := []struct {
 		in, mt string
