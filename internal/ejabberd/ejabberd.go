@@ -160,11 +160,20 @@ func readCtlScript(path string) (installation, error) {
 // run at all for other users. The ejabberdctl.cfg written into Dir still
 // lets a person attach: ejabberdctl --config-dir DIR status.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	s, err := start(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("ejabberd: start: %w", err)
+	// The free ports are picked before ejabberd binds them; another
+	// process (a test running in parallel) may take one in between. Then
+	// the VM stops with eaddrinuse, and new ports are worth a try.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var s *Server
+		if s, err = start(ctx, opts); err == nil {
+			return s, nil
+		}
+		if !strings.Contains(err.Error(), "eaddrinuse") || ctx.Err() != nil {
+			break
+		}
 	}
-	return s, nil
+	return nil, fmt.Errorf("ejabberd: start: %w", err)
 }
 
 func start(ctx context.Context, opts Options) (*Server, error) {
