@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -205,8 +206,11 @@ func waitReady(ctx context.Context, url string) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// A single node on SQLite leads: ready once it holds the
+			// component connection.
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), "leading") {
 				return nil
 			}
 		}

@@ -12,12 +12,14 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mmsprofile/avatar"
 	"mmsprofile/commands"
 	"mmsprofile/component"
 	"mmsprofile/config"
+	"mmsprofile/ejabberdapi"
 	"mmsprofile/internal/shed"
 	"mmsprofile/metrics"
 	"mmsprofile/mmsbridge"
@@ -70,6 +72,7 @@ type Server struct {
 	// in-flight bound and the counters.
 	rcv     mmsbridge.Receiver
 	metrics *metrics.Metrics
+	leading atomic.Bool
 
 	// Ready is closed once every listener is bound.
 	Ready chan struct{}
@@ -111,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version ...st
 		Poll:        cfg.Publish.Poll,
 
 		VCardConversion: cfg.XMPP.VCardConversion,
+		// Used only for hosts that grant no XEP-0356 IQ permission
+		// (ejabberd < 24.10); an empty URL turns it off.
+		EjabberdAPI: ejabberdapi.Client{URL: cfg.Ejabberd.APIURL, User: cfg.Ejabberd.APIUser, Password: cfg.Ejabberd.APIPassword},
 	}, log.With("part", "publisher"))
 	m := metrics.New(metrics.Options{Version: strings.Join(version, ""), Outbox: store.OutboxStats})
 	comp.OnState = m.ComponentUp
@@ -361,6 +367,8 @@ func (s *Server) lead(ctx context.Context) {
 }
 
 func (s *Server) runLeader(ctx context.Context, wake <-chan struct{}) {
+	s.leading.Store(true)
+	defer s.leading.Store(false)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); s.comp.Run(ctx) }()
@@ -459,11 +467,17 @@ func (s *Server) opsHandler() http.Handler {
 			http.Error(w, "storage: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		if !s.comp.Connected() {
-			http.Error(w, "component not connected", http.StatusServiceUnavailable)
+		// Only the leader holds the component connection; the other nodes
+		// are ready as soon as they can take MMS.
+		if s.leading.Load() && !s.comp.Connected() {
+			http.Error(w, "leading, but the component is not connected", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "ready")
+		if s.leading.Load() {
+			fmt.Fprintln(w, "ready (leading)")
+			return
+		}
+		fmt.Fprintln(w, "ready (standby: another node publishes)")
 	})
 	return mux
 }
