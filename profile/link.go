@@ -39,6 +39,16 @@ func (s *Service) RequestLink(ctx context.Context, account, rawNumber string) (I
 		return Instructions{}, err
 	}
 	number, err := mmsbridge.NormalizeNumber(rawNumber, s.rules.DefaultCountryCode)
+	if err != nil && strings.Contains(rawNumber, "@") {
+		if s.rules.ServiceEmail == "" {
+			return Instructions{}, userErr("This service takes pictures by MMS only; link a phone number, e.g. +12025550143.")
+		}
+		number = strings.ToLower(strings.TrimSpace(rawNumber))
+		if !isAddress(number) {
+			return Instructions{}, userErr("%q is not an e-mail address.", rawNumber)
+		}
+		err = nil
+	}
 	if err != nil {
 		return Instructions{}, userErr("%q is not a phone number. Write it in international form, e.g. +12025550143.", rawNumber)
 	}

@@ -120,7 +120,10 @@ func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
 }
 
 func (s *Service) receive(ctx context.Context, msg *mmsbridge.Message, in *storage.Inbound) error {
-	if !strings.HasPrefix(msg.Sender, "+") {
+	// A phone number, or (by mail) a personal address the e-mail bridge
+	// has authenticated: someone who mails photos from their phone's mail
+	// app links that address the way others link a number.
+	if !strings.HasPrefix(msg.Sender, "+") && !(msg.Transport == mmsbridge.TransportEmail && isAddress(msg.Sender)) {
 		if msg.SenderRaw == "" {
 			return mmsbridge.Refuse(mmsbridge.ReasonBadSender, "the message has no sender number")
 		}

@@ -390,3 +390,43 @@ func sha1hex(b []byte) string {
 	h := sha1.Sum(b)
 	return hex.EncodeToString(h[:])
 }
+
+// Someone who mails photos from their phone's mail app links that address
+// the way others link a number: asked from the account, proved by mail.
+func TestLinkEmailAddress(t *testing.T) {
+	f := newFixture(t)
+	f.svc.rules.ServiceEmail = "avatar@example.org"
+	in, err := f.svc.RequestLink(t.Context(), alice, " Alice.Phone@Example.NET ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Number != "alice.phone@example.net" || !strings.Contains(in.Text, "send a mail to avatar@example.org") {
+		t.Fatalf("instructions %+v", in)
+	}
+	mail := func(parts ...mmsbridge.Part) *mmsbridge.Message {
+		m := msg("alice.phone@example.net", parts...)
+		m.Transport, m.SenderRaw = mmsbridge.TransportEmail, "alice.phone@example.net"
+		return m
+	}
+	if err := f.svc.Receive(t.Context(), mail(text("LINK "+in.Code))); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := f.store.LinkByNumber(t.Context(), "alice.phone@example.net"); err != nil || l.JID != alice {
+		t.Fatalf("link %+v %v", l, err)
+	}
+	if err := f.svc.Receive(t.Context(), mail(img("a"))); err != nil {
+		t.Fatal(err)
+	}
+	// An address is never taken from an MM7 sender (only the mail bridge
+	// authenticates addresses).
+	m := msg("alice.phone@example.net", img("b"))
+	if r, ok := mmsbridge.AsRefusal(f.svc.Receive(t.Context(), m)); !ok || r.Reason != mmsbridge.ReasonBadSender {
+		t.Fatal("an address accepted over MM7")
+	}
+	// Without a service address, there is no way in by mail.
+	f.svc.rules.ServiceEmail = ""
+	var ue *UserError
+	if _, err := f.svc.RequestLink(t.Context(), "bob@example.org", "bob@example.net"); !errors.As(err, &ue) {
+		t.Fatalf("address link without service_email: %v", err)
+	}
+}

@@ -8,8 +8,11 @@ import (
 )
 
 // FormatNumber writes an E.164 number for people: "+1 202-555-0143" for
-// NANP numbers, "+44 7700900123" otherwise.
+// NANP numbers, "+44 7700900123" otherwise; an e-mail address as it is.
 func FormatNumber(e164 string) string {
+	if !strings.HasPrefix(e164, "+") {
+		return e164
+	}
 	if len(e164) == 12 && strings.HasPrefix(e164, "+1") {
 		return "+1 " + e164[2:5] + "-" + e164[5:8] + "-" + e164[8:]
 	}
@@ -19,8 +22,12 @@ func FormatNumber(e164 string) string {
 	return e164
 }
 
-// MaskNumber hides all but the last two digits, for logs.
+// MaskNumber hides all but the last two digits of a number, or all but the
+// first letter and the domain of an address, for logs.
 func MaskNumber(n string) string {
+	if at := strings.LastIndexByte(n, '@'); at > 0 {
+		return n[:1] + "…" + n[at:]
+	}
 	if !strings.HasPrefix(n, "+") || len(n) < 6 {
 		if n == "" {
 			return ""
@@ -28,6 +35,16 @@ func MaskNumber(n string) string {
 		return "…"
 	}
 	return n[:2] + strings.Repeat("•", len(n)-4) + n[len(n)-2:]
+}
+
+// isAddress accepts a plain addr-spec: one "@", a local part, a dotted
+// domain, no spaces or brackets.
+func isAddress(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " <>\t\r\n\"") || strings.Count(s, "@") != 1 {
+		return false
+	}
+	return strings.Contains(s[at+1:], ".")
 }
 
 func (s *Service) textHowToLink() string {
@@ -47,6 +64,10 @@ func textHelpLinked(jid string) string {
 }
 
 func (s *Service) textInstructions(number, code string) string {
+	if isAddress(number) {
+		return fmt.Sprintf("From %s, send a mail to %s saying:\n\nLINK %s\n\nThe code is valid for %s.",
+			number, s.rules.ServiceEmail, code, s.rules.CodeTTL.Round(1e9))
+	}
 	to := "this service"
 	if s.rules.ServiceNumber != "" {
 		to = s.rules.ServiceNumber
