@@ -73,6 +73,12 @@ func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outb
 			return fmt.Errorf("publisher: nick for %s: %w", owner, err)
 		}
 	}
+	return p.mergeVCard(ctx, owner, profileFields(prof))
+}
+
+// profileFields is what a profile item changes in the vCard: the status
+// goes to DESC, the nickname to NICKNAME unless the sender's card has one.
+func profileFields(prof outbox.Profile) vcard.Fields {
 	var f vcard.Fields
 	if prof.VCard != nil {
 		f = *prof.VCard
@@ -81,7 +87,7 @@ func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outb
 	if f.Nickname == nil {
 		f.Nickname = nonEmpty(prof.Nick)
 	}
-	return p.mergeVCard(ctx, owner, f)
+	return f
 }
 
 func nonEmpty(s *string) *string {

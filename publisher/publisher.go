@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/component"
+	"mmsprofile/ejabberdapi"
 	"mmsprofile/outbox"
 	"mmsprofile/pep"
 	"mmsprofile/storage"
@@ -19,8 +20,16 @@ import (
 // *component.Component is one.
 type Writer interface {
 	PrivilegedIQ(ctx context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error)
+	// IQ is an unprivileged IQ from the component itself: how the ejabberd
+	// API backend reads a whole vCard, which no API command returns.
+	IQ(ctx context.Context, to jid.JID, typ string, payload []byte) ([]byte, error)
 	SendMessage(ctx context.Context, to jid.JID, body string, extra ...[]byte) error
+	// Connected and WaitPermissions tell which backend a host needs.
+	Connected() bool
+	WaitPermissions(ctx context.Context, host string) (component.Perms, error)
 }
+
+var _ Writer = (*component.Component)(nil)
 
 // Replier sends a reply to a phone over one transport.
 type Replier interface {
@@ -58,6 +67,17 @@ type Config struct {
 	VCardConversion string
 	Poll            time.Duration
 	Batch           int
+
+	// EjabberdAPI is ejabberd's HTTP API (mod_http_api), the backend for
+	// hosts that grant no XEP-0356 IQ permission (ejabberd < 24.10). An
+	// empty URL turns it off: such hosts then fail with the fix named.
+	EjabberdAPI ejabberdapi.Client
+	// ConfirmTimeout bounds how long the API backend waits to see its
+	// write in the stored vCard (send_stanza answers before it is stored).
+	ConfirmTimeout time.Duration
+	// PermissionsWait bounds the wait for a host to say what it grants,
+	// right after the component (re)connects.
+	PermissionsWait time.Duration
 }
 
 // Result is reported after each attempt, for metrics and tests.
@@ -103,6 +123,12 @@ func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slo
 	if cfg.VCardConversion == "" {
 		cfg.VCardConversion = "auto"
 	}
+	if cfg.ConfirmTimeout <= 0 {
+		cfg.ConfirmTimeout = 10 * time.Second
+	}
+	if cfg.PermissionsWait <= 0 {
+		cfg.PermissionsWait = 5 * time.Second
+	}
 	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}}, log: log, wake: make(chan struct{}, 1), now: time.Now}
 }
 
@@ -144,16 +170,25 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 	}
 	// Storage already keeps only the newest avatar per account pending;
 	// items go out oldest first, so one account's changes keep their order.
-	for _, it := range items {
+	taken := make(map[int64]bool, len(items))
+	for i, it := range items {
+		if taken[it.ID] {
+			continue
+		}
 		start := p.now()
-		err := p.publish(ctx, it)
+		// One attempt may cover several items: the ejabberd API backend
+		// writes all of an account's profile items as one vCard.
+		covered, err := p.attempt(ctx, it, items[i+1:])
 		if errors.Is(err, component.ErrNotConnected) || errors.Is(err, component.ErrPermissionsUnknown) || ctx.Err() != nil {
-			// Nothing was tried; the item stays due for the next session.
+			// Nothing was tried; the items stay due for the next session.
 			return false, nil
 		}
-		final, err := p.record(ctx, it, err)
-		if p.OnResult != nil {
-			p.OnResult(Result{Item: it, Err: err, Final: final, Elapsed: p.now().Sub(start)})
+		for _, c := range covered {
+			taken[c.ID] = true
+			final, err := p.record(ctx, c, err)
+			if p.OnResult != nil {
+				p.OnResult(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
+			}
 		}
 	}
 	return len(items) == p.cfg.Batch, nil
@@ -221,7 +256,7 @@ func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {
 	case storage.KindProfile:
 		var prof outbox.Profile
 		if err := outbox.Decode(it, &prof); err != nil {
-			return &Permanent{err}
+			return &Permanent{fmt.Errorf("publisher: profile item %d: %w", it.ID, err)}
 		}
 		return p.publishProfile(ctx, owner, prof)
 	case storage.KindMessage:

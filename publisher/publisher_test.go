@@ -27,6 +27,46 @@ type fakeServer struct {
 	vcard    string
 	fail     error
 	converts bool
+	// perms is what the host granted; the zero value means Prosody's
+	// v0.4 with pubsub and vcard-temp.
+	perms        component.Perms
+	disconnected bool
+	// componentGets counts unprivileged vCard reads from the component.
+	componentGets int
+}
+
+func (f *fakeServer) Connected() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.disconnected
+}
+
+func (f *fakeServer) WaitPermissions(ctx context.Context, host string) (component.Perms, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.perms.Version == "" {
+		return component.Perms{Version: component.NSPrivilege, IQ: map[string]string{
+			"http://jabber.org/protocol/pubsub": "set", "vcard-temp": "both", "http://jabber.org/protocol/disco#info": "get"}}, nil
+	}
+	return f.perms, nil
+}
+
+// IQ answers a vCard get the way ejabberd does for anyone: the stored
+// vCard, or an empty one.
+func (f *fakeServer) IQ(_ context.Context, to jid.JID, typ string, payload []byte) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	if typ != "get" || !strings.Contains(string(payload), "vcard-temp") {
+		return nil, &component.IQError{Owner: to.String(), Type: "cancel", Condition: "service-unavailable"}
+	}
+	f.componentGets++
+	if f.vcard == "" {
+		return []byte(`<vCard xmlns='vcard-temp'/>`), nil
+	}
+	return []byte(f.vcard), nil
 }
 
 func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error) {
@@ -69,12 +109,19 @@ func (f *fakeServer) SendMessage(_ context.Context, to jid.JID, body string, ext
 
 func setup(t *testing.T, w *fakeServer, repliers map[string]Replier) (*Publisher, storage.Store) {
 	t.Helper()
+	return setupWith(t, w, repliers, Config{})
+}
+
+// setupWith is setup with cfg's fields that are set (the ejabberd API).
+func setupWith(t *testing.T, w *fakeServer, repliers map[string]Replier, cfg Config) (*Publisher, storage.Store) {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p := New(st, w, repliers, Config{RetryMin: time.Second, RetryMax: time.Minute, MaxAttempts: 3}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg.RetryMin, cfg.RetryMax, cfg.MaxAttempts = time.Second, time.Minute, 3
+	p := New(st, w, repliers, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return p, st
 }
 

@@ -169,6 +169,9 @@ type OutboxItem struct {
 	Created     time.Time
 	NextAttempt time.Time
 	FailedAt    time.Time // zero while pending
+	// Received is when the MMS behind the item arrived (zero for items
+	// enqueued outside an update), for end-to-end latency.
+	Received time.Time
 }
 
 // OutboxStats summarises the pending items, for metrics.

@@ -1,6 +1,7 @@
 package prosody
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,6 +65,7 @@ type Server struct {
 	LogFile       string // prosody's log when Options.Log was nil, else ""
 
 	cmd     *exec.Cmd
+	log     io.Writer     // prosody's stdout and stderr
 	logFile *os.File      // closed after the process has exited
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // valid once exited is closed
@@ -115,12 +117,25 @@ func moduleDir(name string) (string, error) {
 // accept connections. ctx bounds only the start: the server runs until
 // Close, which the caller must call even when the test fails.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	s, err := start(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("prosody: start: %w", err)
+	// The free ports are picked before prosody binds them; another
+	// process (a test running in parallel) may take one in between, and
+	// prosody then runs on without it. New ports are worth a try.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var s *Server
+		if s, err = start(ctx, opts); err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, errPortTaken) || ctx.Err() != nil {
+			break
+		}
 	}
-	return s, nil
+	return nil, fmt.Errorf("prosody: start: %w", err)
 }
+
+// errPortTaken: a port chosen for this server was bound by someone else
+// before prosody could.
+var errPortTaken = errors.New("a chosen port was taken by another process")
 
 func start(ctx context.Context, opts Options) (*Server, error) {
 	if err := Installed(); err != nil {
@@ -167,14 +182,8 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	// exec.Command, not CommandContext: ctx must not kill the server after
-	// Start has returned. -F keeps it in the foreground (the config option
-	// daemonize is deprecated in 0.12).
-	cmd := exec.Command("prosody", "-F", "--config", s.ConfigFile)
-	cmd.Dir = dir
-	cmd.SysProcAttr = sysProcAttr()
 	if opts.Log != nil {
-		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+		s.log = opts.Log
 	} else {
 		s.LogFile = filepath.Join(dir, "prosody.log")
 		f, err := os.Create(s.LogFile)
@@ -182,25 +191,42 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.logFile = f
-		cmd.Stdout, cmd.Stderr = f, f
+		s.log = f
 	}
-	if err := cmd.Start(); err != nil {
-		close(s.exited)
+	if err := s.launch(ctx); err != nil {
 		return nil, err
 	}
+	ok = true
+	return s, nil
+}
+
+// launch runs prosody with s's config and waits until both ports accept
+// connections. s.exited must be a fresh channel.
+func (s *Server) launch(ctx context.Context) error {
+	// exec.Command, not CommandContext: ctx must not kill the server after
+	// Start has returned. -F keeps it in the foreground (the config option
+	// daemonize is deprecated in 0.12).
+	cmd := exec.Command("prosody", "-F", "--config", s.ConfigFile)
+	cmd.Dir = s.Dir
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		close(s.exited)
+		return err
+	}
 	s.cmd = cmd
+	exited := s.exited
 	go func() {
 		s.waitErr = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
 
 	for _, addr := range []string{s.C2SAddr, s.ComponentAddr} {
 		if err := s.waitListening(ctx, addr); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	ok = true
-	return s, nil
+	return nil
 }
 
 // waitListening polls addr until it accepts a connection, prosody exits, or
@@ -213,6 +239,11 @@ func (s *Server) waitListening(ctx context.Context, addr string) error {
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			return c.Close()
+		}
+		if s.LogFile != "" {
+			if b, err := os.ReadFile(s.LogFile); err == nil && bytes.Contains(b, []byte("Failed to open server port")) {
+				return fmt.Errorf("%w: %s%s", errPortTaken, addr, s.logTail())
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -121,7 +121,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version ...st
 	m := metrics.New(metrics.Options{Version: strings.Join(version, ""), Outbox: store.OutboxStats})
 	comp.OnState = m.ComponentUp
 	pub.OnResult = func(r publisher.Result) {
-		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed, Committed: r.Item.Created})
+		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed,
+			Committed: r.Item.Created, Received: r.Item.Received})
 	}
 	svc, err := newProfile(cfg, store, pub.Wake, m, log)
 	if err != nil {

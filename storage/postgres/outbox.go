@@ -11,7 +11,7 @@ import (
 )
 
 const itemColumns = `o.id, coalesce(o.update_id, 0), o.jid, o.kind, o.payload, o.attempts, o.last_error,
-	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data`
+	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data, u.received`
 
 func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 	var (
@@ -21,11 +21,15 @@ func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 		aID, aType      *string
 		aWidth, aHeight *int
 		aData           []byte
+		received        *time.Time
 	)
 	err := r.Scan(&it.ID, &it.UpdateID, &it.JID, &it.Kind, &it.Payload, &it.Attempts, &it.LastError,
-		&it.Created, &it.NextAttempt, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData)
+		&it.Created, &it.NextAttempt, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData, &received)
 	if err != nil {
 		return it, err
+	}
+	if received != nil {
+		it.Received = *received
 	}
 	// Only a failure's time is part of the item; done and replaced items
 	// are never handed out.
@@ -42,7 +46,7 @@ func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 // before now, oldest first so one account's updates go out in order.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxItem, error) {
 	items, err := collect(ctx, s.pool, scanItem, `SELECT `+itemColumns+`
-		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id
+		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
 		WHERE o.state = 'pending' AND o.next_attempt <= $1
 		ORDER BY o.id
 		LIMIT $2`, now, limit)
@@ -55,7 +59,7 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]stor
 // FailedOutbox lists the items given up on, newest first.
 func (s *Store) FailedOutbox(ctx context.Context, limit int) ([]storage.OutboxItem, error) {
 	items, err := collect(ctx, s.pool, scanItem, `SELECT `+itemColumns+`
-		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id
+		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
 		WHERE o.state = 'failed'
 		ORDER BY o.finished DESC, o.id DESC
 		LIMIT $1`, limit)

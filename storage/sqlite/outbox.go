@@ -10,20 +10,26 @@ import (
 )
 
 const itemColumns = `o.id, coalesce(o.update_id, 0), o.jid, o.kind, o.payload, o.attempts, o.last_error,
-	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data`
+	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data, u.received`
 
 func scanItem(r scanner) (storage.OutboxItem, error) {
 	var (
 		it                   storage.OutboxItem
 		created, next, state string
 		finished, aID, aType sql.NullString
+		received             sql.NullString
 		aWidth, aHeight      sql.NullInt64
 		aData                []byte
 	)
 	err := r.Scan(&it.ID, &it.UpdateID, &it.JID, &it.Kind, &it.Payload, &it.Attempts, &it.LastError,
-		&created, &next, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData)
+		&created, &next, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData, &received)
 	if err != nil {
 		return it, err
+	}
+	if received.Valid {
+		if it.Received, err = parseTime(received.String); err != nil {
+			return it, err
+		}
 	}
 	if it.Created, err = parseTime(created); err != nil {
 		return it, err
@@ -52,7 +58,7 @@ func scanItem(r scanner) (storage.OutboxItem, error) {
 // before now, oldest first so one account's updates go out in order.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxItem, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+`
-		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id
+		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
 		WHERE o.state = 'pending' AND o.next_attempt <= ?
 		ORDER BY o.id
 		LIMIT ?`, formatTime(now), limit)
@@ -69,7 +75,7 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]stor
 // FailedOutbox lists the items given up on, newest first.
 func (s *Store) FailedOutbox(ctx context.Context, limit int) ([]storage.OutboxItem, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+`
-		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id
+		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
 		WHERE o.state = 'failed'
 		ORDER BY o.finished DESC, o.id DESC
 		LIMIT ?`, limit)

@@ -38,6 +38,8 @@ func testCommitUpdate(t *testing.T, s storage.Store) {
 	sameAvatar(t, "outbox avatar", it.Avatar, av)
 	within(t, "outbox Created", it.Created, before, after)
 	within(t, "outbox NextAttempt", it.NextAttempt, before, after)
+	// The MMS's arrival travels with the item, for end-to-end latency.
+	within(t, "outbox Received", it.Received, before, after)
 }
 
 func testCommitWithoutAvatar(t *testing.T, s storage.Store) {

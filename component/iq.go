@@ -1,0 +1,53 @@
+package component
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+
+	"mellium.im/xmpp/jid"
+)
+
+// IQ sends payload (one XML element) as an ordinary IQ of type typ ("get"
+// or "set") from the component itself to to, and returns the payload of
+// the answer. No privilege is involved: it reaches only what the server
+// lets any entity ask, such as a user's vcard-temp on ejabberd, which is
+// how the ejabberd HTTP API backend reads a vCard whole before merging.
+// An error answer is an *IQError with Inner false.
+func (c *Component) IQ(ctx context.Context, to jid.JID, typ string, payload []byte) ([]byte, error) {
+	c.mu.RLock()
+	s := c.session
+	c.mu.RUnlock()
+	if s == nil {
+		return nil, ErrNotConnected
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<iq type='%s' to='%s' from='%s' id='%s'>`,
+		xmlEscape(typ), xmlEscape(to.String()), xmlEscape(c.addr.String()), randomID())
+	b.Write(payload)
+	b.WriteString(`</iq>`)
+
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.IQTimeout)
+	defer cancel()
+	resp, err := s.SendIQ(ctx, tokens(b.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("component: iq to %s: %w", to, err)
+	}
+	defer resp.Close()
+	var answer element
+	if err := xml.NewTokenDecoder(resp).Decode(&answer); err != nil {
+		return nil, fmt.Errorf("component: read answer from %s: %w", to, err)
+	}
+	if answer.attr("type") == "error" {
+		return nil, stanzaError(to.String(), false, &answer)
+	}
+	var out []byte
+	for i := range answer.Children {
+		if answer.Children[i].XMLName.Local == "error" {
+			continue
+		}
+		out = append(out, answer.Children[i].Raw()...)
+	}
+	return out, nil
+}

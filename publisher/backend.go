@@ -1,0 +1,118 @@
+package publisher
+
+import (
+	"context"
+	"fmt"
+
+	"mellium.im/xmpp/jid"
+
+	"mmsprofile/component"
+	"mmsprofile/storage"
+	"mmsprofile/vcard"
+)
+
+// backend is how profile data reaches one host's accounts.
+type backend int
+
+const (
+	// backendPrivileged writes PEP and vcard-temp through XEP-0356 v0.4
+	// privileged IQs: Prosody with mod_privilege, ejabberd ≥ 24.10.
+	backendPrivileged backend = iota
+	// backendEjabberdAPI writes one vcard-temp set through ejabberd's HTTP
+	// API (send_stanza) and lets mod_avatar and mod_vcard_xupdate turn it
+	// into PEP and presence: ejabberd < 24.10, whose XEP-0356 is v0.2.
+	backendEjabberdAPI
+)
+
+func (b backend) String() string {
+	if b == backendEjabberdAPI {
+		return "ejabberd-api"
+	}
+	return "privileged-iq"
+}
+
+// chooseBackend decides from what host granted in this session. Any IQ
+// permission of XEP-0356 v0.4 means the privileged path (a namespace it
+// lacks then fails that write with ErrNotGranted, naming it); none at
+// all, as from ejabberd 23.01's urn:xmpp:privilege:1, means the HTTP API
+// when it is configured. Otherwise nothing can write to the account and
+// only the operator can change that, so the error is permanent and says
+// what to configure.
+func chooseBackend(host string, perms component.Perms, haveAPI bool) (backend, error) {
+	if perms.Version == component.NSPrivilege && len(perms.IQ) > 0 {
+		return backendPrivileged, nil
+	}
+	if haveAPI {
+		return backendEjabberdAPI, nil
+	}
+	version := perms.Version
+	if version == "" {
+		version = "an unknown XEP-0356 version"
+	}
+	return 0, &Permanent{fmt.Errorf("publisher: host %s grants no XEP-0356 IQ permission (it speaks %s, as ejabberd before 24.10 does): "+
+		"add to the config [ejabberd] api_url = \"http://127.0.0.1:5280/api\" with api_user and api_password (see docs/ejabberd.md), "+
+		"or grant the component iq permissions for http://jabber.org/protocol/pubsub and vcard-temp in mod_privilege (ejabberd ≥ 24.10, Prosody)",
+		host, version)}
+}
+
+// backendFor asks the component what owner's host granted. Errors that
+// mean "not yet" (no session, no advertisement yet) are the component's
+// sentinels, which Drain treats as "nothing was tried".
+func (p *Publisher) backendFor(ctx context.Context, owner jid.JID) (backend, error) {
+	if !p.w.Connected() {
+		return 0, component.ErrNotConnected
+	}
+	host := owner.Domainpart()
+	// The server says what it grants right after the handshake; give it a
+	// moment rather than failing the first publish of a session.
+	wctx, cancel := context.WithTimeout(ctx, p.cfg.PermissionsWait)
+	perms, err := p.w.WaitPermissions(wctx, host)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("%w: %s", component.ErrPermissionsUnknown, host)
+	}
+	return chooseBackend(host, perms, p.cfg.EjabberdAPI.URL != "")
+}
+
+// attempt publishes it and returns the items the attempt covered, which
+// share its error: it alone, or, on the ejabberd API backend, it and the
+// later avatar and profile items of the same account in rest, because
+// every vCard set there re-publishes the avatar to PEP and contacts
+// should see one change per MMS, not one per field.
+func (p *Publisher) attempt(ctx context.Context, it storage.OutboxItem, rest []storage.OutboxItem) ([]storage.OutboxItem, error) {
+	covered := []storage.OutboxItem{it}
+	if it.Kind != storage.KindAvatar && it.Kind != storage.KindProfile || it.JID == "" {
+		return covered, p.publish(ctx, it)
+	}
+	owner, err := jid.Parse(it.JID)
+	if err != nil {
+		return covered, &Permanent{fmt.Errorf("publisher: jid %q: %w", it.JID, err)}
+	}
+	b, err := p.backendFor(ctx, owner)
+	if err != nil {
+		return covered, err
+	}
+	if b == backendPrivileged {
+		return covered, p.publish(ctx, it)
+	}
+	first, err := vcardChange(it)
+	if err != nil {
+		return covered, err
+	}
+	changes := []vcard.Fields{first}
+	for _, r := range rest {
+		if r.JID != it.JID || r.Kind != storage.KindAvatar && r.Kind != storage.KindProfile {
+			continue
+		}
+		c, err := vcardChange(r)
+		if err != nil {
+			continue // fails on its own turn, with its own reason
+		}
+		covered = append(covered, r)
+		changes = append(changes, c)
+	}
+	return covered, p.publishViaAPI(ctx, owner, changes)
+}
