@@ -48,6 +48,9 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, opts Options) (o
 	r.section("XMPP server")
 	checkXMPP(ctx, cfg, r, opts)
 
+	r.section("ejabberd HTTP API")
+	checkEjabberdAPI(ctx, cfg, r, opts)
+
 	r.section("Database")
 	checkStorage(ctx, cfg, r, opts)
 
