@@ -207,9 +207,12 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	if !be.decodes(f) {
+	if !be.decodes(f) || f == formatJPEG && truncatedJPEG(data) {
 		// A vips build still has the pure-Go decoders for what libvips
-		// reads only through ImageMagick (BMP), which stays blocked.
+		// reads only through ImageMagick (BMP), which stays blocked, and
+		// for JPEGs cut short, which libvips is told to refuse (its
+		// fail_on guards the other formats) and Go decodes as far as
+		// they go.
 		be = goBackend{}
 	}
 	if !be.decodes(f) {

@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/color/palette"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -395,7 +396,6 @@ func TestHostile(t *testing.T) {
 	}{
 		{"zero bytes", nil, Standard{}, ErrEmpty},
 		{"empty slice", []byte{}, Standard{}, ErrEmpty},
-		{"truncated jpeg", jpg[:len(jpg)/2], Standard{}, ErrCorrupt},
 		{"jpeg header only", jpg[:200], Standard{}, ErrCorrupt},
 		{"truncated png", p[:len(p)/2], Standard{}, ErrCorrupt},
 		{"png bad crc", badCRC, Standard{}, ErrCorrupt},
@@ -517,5 +517,40 @@ func TestGIFFirstFrame(t *testing.T) {
 	}
 	if c := checkAvatar(t, Standard{}, got, 128).NRGBAAt(32, 64); !near(c, color.NRGBA{200, 0, 0, 255}, 2) {
 		t.Errorf("left %v, want the first frame's red", c)
+	}
+}
+
+// A photo cut short in transit (an upload that broke off, an MMSC's size
+// limit) still shows what arrived, as libjpeg-based viewers show it.
+func TestTruncatedJPEGDecodesWhatArrived(t *testing.T) {
+	src := image.NewNRGBA(image.Rect(0, 0, 256, 256))
+	for y := 0; y < 256; y++ {
+		for x := 0; x < 256; x++ {
+			src.Set(x, y, color.NRGBA{R: uint8(x), G: 200, B: uint8(y), A: 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, src, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	full := b.Bytes()
+	for _, backend := range Backends() {
+		cut := full[:len(full)*3/4]
+		img, err := Standard{Size: 64, Backend: backend}.Make(context.Background(), cut)
+		if err != nil {
+			t.Fatalf("%s: a JPEG cut at 3/4 was refused: %v", backend, err)
+		}
+		dec, err := png.Decode(bytes.NewReader(img.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The top rows arrived: green stays high there.
+		if _, g, _, _ := dec.At(32, 4).RGBA(); g>>8 < 150 {
+			t.Errorf("%s: top of a truncated picture lost (green %d)", backend, g>>8)
+		}
+	}
+	// Cut before any picture data, there is nothing to show.
+	if _, err := (Standard{}).Make(context.Background(), full[:200]); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("header-only JPEG: %v, want ErrCorrupt", err)
 	}
 }

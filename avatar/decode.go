@@ -184,6 +184,9 @@ func decode(f format, data []byte, cfg image.Config) (img image.Image, err error
 	switch f {
 	case formatJPEG:
 		img, err = jpeg.Decode(r)
+		if err != nil && truncatedJPEG(data) {
+			img, err = decodeTruncatedJPEG(data, cfg)
+		}
 	case formatPNG:
 		img, err = png.Decode(r)
 	case formatGIF:
@@ -223,4 +226,26 @@ func decodeError(f format, what string, err error) error {
 		return fmt.Errorf("avatar: %s %s: cut short: %w", f, what, ErrCorrupt)
 	}
 	return fmt.Errorf("avatar: %s %s: %v: %w", f, what, err, ErrCorrupt)
+}
+
+// truncatedJPEG reports whether a JPEG stops before its end-of-image
+// marker, as a photo cut short by a flaky upload or an MMSC's size limit
+// does.
+func truncatedJPEG(data []byte) bool {
+	end := bytes.TrimRight(data, "\x00")
+	return len(end) >= 2 && !(end[len(end)-2] == 0xff && end[len(end)-1] == 0xd9)
+}
+
+// decodeTruncatedJPEG decodes what a cut-short JPEG holds, the way libjpeg
+// does: Go's decoder stops at the missing data, so the entropy-coded data
+// is padded with zero bits (which decode as flat blocks) up to a bound no
+// picture of these dimensions can need, and closed with an end-of-image
+// marker. The part that arrived keeps its pixels.
+func decodeTruncatedJPEG(data []byte, cfg image.Config) (image.Image, error) {
+	pad := cfg.Width*cfg.Height/4 + 1024
+	fixed := make([]byte, 0, len(data)+pad+2)
+	fixed = append(fixed, data...)
+	fixed = append(fixed, make([]byte, pad)...)
+	fixed = append(fixed, 0xff, 0xd9)
+	return jpeg.Decode(bytes.NewReader(fixed))
 }
