@@ -49,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{store: st, now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	f := &fixture{store: st, now: time.Now().UTC().Truncate(time.Second)}
 	f.svc = New(st, fakeImager{}, Rules{
 		Domains: []string{"example.org"}, MaxStatusChars: 12, Component: "mms.example.org",
 		ServiceNumber: "12345", UpdatesPerHour: 3, RepliesPerDay: 100,
@@ -78,10 +78,11 @@ func img(data string) mmsbridge.Part {
 }
 func text(s string) mmsbridge.Part { return mmsbridge.Part{ContentType: "text/plain", Data: []byte(s)} }
 
-// pending returns the outbox as "kind:jid:text" lines.
+// pending returns every pending outbox item. Storage stamps items with the
+// wall clock, not the fixture's, so "due" is asked far ahead of both.
 func (f *fixture) pending(t *testing.T) []storage.OutboxItem {
 	t.Helper()
-	items, err := f.store.DueOutbox(t.Context(), f.now.Add(time.Hour), 1000)
+	items, err := f.store.DueOutbox(t.Context(), time.Now().Add(24*time.Hour), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
