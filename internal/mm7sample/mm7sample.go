@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Namespace is the REL-6 MM7 schema namespace most MMSCs send today.
@@ -49,9 +50,10 @@ func (d Deliver) Build() (contentType string, body []byte) {
 		`<env:Body><DeliverReq xmlns="%[1]s"><MM7Version>6.8.0</MM7Version><MMSRelayServerID>demo-mmsc</MMSRelayServerID>`+
 		`<LinkedID>%[3]s</LinkedID><Sender><Number>%[4]s</Number></Sender>`+
 		`<Recipients><To><ShortCode>%[5]s</ShortCode></To></Recipients>`+
-		`<TimeStamp>2026-11-26T10:00:00Z</TimeStamp><Priority>Normal</Priority><Subject>%[6]s</Subject>`+
+		`<TimeStamp>%[7]s</TimeStamp><Priority>Normal</Priority><Subject>%[6]s</Subject>`+
 		`<Content href="cid:mms-content" allowAdaptations="true"/></DeliverReq></env:Body></env:Envelope>`+"\r\n",
-		Namespace, esc(d.TransactionID), esc(d.MessageID), esc(d.Sender), esc(d.Recipient), esc(d.Subject))
+		Namespace, esc(d.TransactionID), esc(d.MessageID), esc(d.Sender), esc(d.Recipient), esc(d.Subject),
+		time.Now().UTC().Format(time.RFC3339))
 	w("--%s\r\nContent-Type: multipart/related; type=\"application/smil\"; start=\"<smil>\"; boundary=\"%s\"\r\nContent-ID: <mms-content>\r\n\r\n", outer, inner)
 	w("--%s\r\nContent-Type: application/smil\r\nContent-ID: <smil>\r\n\r\n<smil><body><par dur=\"5000ms\"><img src=\"photo.jpg\"/><text src=\"text.txt\"/></par></body></smil>\r\n", inner)
 	if len(d.Image) > 0 {
