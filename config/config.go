@@ -186,6 +186,9 @@ type Profile struct {
 	DefaultCountryCode string `toml:"default_country_code"`
 	// MaxStatusChars cuts the status line.
 	MaxStatusChars int `toml:"max_status_chars"`
+	// StatusAsMood also publishes the status line as an XEP-0107 mood
+	// (<undefined/> with the text), for clients that show moods.
+	StatusAsMood bool `toml:"status_as_mood"`
 	// ServiceNumber is where phones send their MMS (a short code or a
 	// number); it is named in the linking instructions.
 	ServiceNumber string `toml:"service_number"`

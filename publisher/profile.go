@@ -66,14 +66,34 @@ func (p *Publisher) converts(ctx context.Context, owner jid.JID) bool {
 	return v
 }
 
-// publishProfile writes status, nickname and vCard fields.
+// publishProfile writes status, nickname and vCard fields: the nick to
+// XEP-0172, everything to vcard-temp (merged), then the merged vcard-temp
+// as XEP-0292 vCard4 where the server does not convert it itself, and the
+// status as XEP-0107 mood when the operator asked for it.
 func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outbox.Profile) error {
 	if prof.Nick != nil && *prof.Nick != "" {
 		if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.Nick(*prof.Nick)); err != nil {
 			return fmt.Errorf("publisher: nick for %s: %w", owner, err)
 		}
 	}
-	return p.mergeVCard(ctx, owner, profileFields(prof))
+	merged, err := p.mergeVCard(ctx, owner, profileFields(prof))
+	if err != nil {
+		return err
+	}
+	// A converting server (mod_vcard_legacy) has already turned the
+	// vcard-temp set into its own vCard4 item, DESC as note: publishing
+	// ours too would make two writers of one node.
+	if !p.converts(ctx, owner) {
+		if err := p.publishVCard4(ctx, owner, merged); err != nil {
+			return err
+		}
+	}
+	if status := nonEmpty(prof.Status); p.cfg.StatusAsMood && status != nil {
+		if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.MoodText(*status)); err != nil {
+			return fmt.Errorf("publisher: mood for %s: %w", owner, err)
+		}
+	}
+	return nil
 }
 
 // profileFields is what a profile item changes in the vCard: the status
@@ -98,25 +118,27 @@ func nonEmpty(s *string) *string {
 }
 
 // mergeVCard reads the account's vcard-temp, changes only the fields we
-// own and writes it back, so what the user set from a client survives.
-func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) error {
+// own and writes it back, so what the user set from a client survives. It
+// returns the document it wrote.
+func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) ([]byte, error) {
 	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
 	var iqErr *component.IQError
 	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
 		raw, err = nil, nil // no vCard yet
 	}
 	if err != nil {
-		return fmt.Errorf("publisher: read vcard of %s: %w", owner, err)
+		return nil, fmt.Errorf("publisher: read vcard of %s: %w", owner, err)
 	}
 	doc, err := vcard.ParseTemp(vcardElement(raw))
 	if err != nil {
-		return &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
+		return nil, &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
 	}
 	doc.Apply(f)
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", doc.Marshal()); err != nil {
-		return fmt.Errorf("publisher: write vcard of %s: %w", owner, err)
+	out := doc.Marshal()
+	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", out); err != nil {
+		return nil, fmt.Errorf("publisher: write vcard of %s: %w", owner, err)
 	}
-	return nil
+	return out, nil
 }
 
 // vcardElement picks the <vCard/> out of an answer payload.
@@ -148,5 +170,6 @@ func (p *Publisher) avatarToVCard(ctx context.Context, owner jid.JID, a *storage
 	if p.converts(ctx, owner) {
 		return nil
 	}
-	return p.mergeVCard(ctx, owner, vcard.Fields{Photo: &vcard.Photo{Type: a.Type, Data: a.Data}})
+	_, err := p.mergeVCard(ctx, owner, vcard.Fields{Photo: &vcard.Photo{Type: a.Type, Data: a.Data}})
+	return err
 }

@@ -65,8 +65,13 @@ type Config struct {
 	// VCardConversion: "auto" asks each host (privileged disco#info),
 	// "on"/"off" say whether the server converts vcard-temp ↔ PEP itself.
 	VCardConversion string
-	Poll            time.Duration
-	Batch           int
+	// StatusAsMood also publishes the status line as XEP-0107 mood
+	// <undefined/> with <text/>, for clients that show a mood but no
+	// vCard note. Off by default: a mood is a claim about how someone
+	// feels, and the operator should choose to make it.
+	StatusAsMood bool
+	Poll         time.Duration
+	Batch        int
 
 	// EjabberdAPI is ejabberd's HTTP API (mod_http_api), the backend for
 	// hosts that grant no XEP-0356 IQ permission (ejabberd < 24.10). An

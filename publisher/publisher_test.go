@@ -33,6 +33,8 @@ type fakeServer struct {
 	disconnected bool
 	// componentGets counts unprivileged vCard reads from the component.
 	componentGets int
+	// vcard4 is the <vcard/> of the urn:xmpp:vcard4 item, "" for none.
+	vcard4 string
 }
 
 func (f *fakeServer) Connected() bool {
@@ -45,10 +47,15 @@ func (f *fakeServer) WaitPermissions(ctx context.Context, host string) (componen
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.perms.Version == "" {
-		return component.Perms{Version: component.NSPrivilege, IQ: map[string]string{
-			"http://jabber.org/protocol/pubsub": "set", "vcard-temp": "both", "http://jabber.org/protocol/disco#info": "get"}}, nil
+		return defaultPerms(), nil
 	}
 	return f.perms, nil
+}
+
+// defaultPerms is what the Prosody of the integration tests grants.
+func defaultPerms() component.Perms {
+	return component.Perms{Version: component.NSPrivilege, IQ: map[string]string{
+		"http://jabber.org/protocol/pubsub": "set", "vcard-temp": "both", "http://jabber.org/protocol/disco#info": "get"}}
 }
 
 // IQ answers a vCard get the way ejabberd does for anyone: the stored
@@ -76,8 +83,25 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 		return nil, f.fail
 	}
 	p := string(payload)
+	if strings.HasPrefix(p, "<pubsub") {
+		// The component refuses, without sending, what was not granted.
+		perms := f.perms
+		if perms.Version == "" {
+			perms = defaultPerms()
+		}
+		if !perms.AllowsIQ("http://jabber.org/protocol/pubsub", typ) {
+			return nil, component.ErrNotGranted
+		}
+	}
 	f.iqs = append(f.iqs, typ+" "+p)
 	switch {
+	case typ == "get" && strings.Contains(p, "urn:xmpp:vcard4"):
+		if f.vcard4 == "" {
+			return nil, &component.IQError{Inner: true, Type: "cancel", Condition: "item-not-found"}
+		}
+		return []byte(`<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:vcard4'><item id='current'>` + f.vcard4 + `</item></items></pubsub>`), nil
+	case typ == "set" && strings.Contains(p, "node='urn:xmpp:vcard4'"):
+		f.vcard4 = p[strings.Index(p, "<vcard"):strings.Index(p, "</item>")]
 	case typ == "get" && strings.Contains(p, "disco#info"):
 		if f.converts {
 			return []byte(`<query xmlns='http://jabber.org/protocol/disco#info'><feature var='urn:xmpp:pep-vcard-conversion:0'/></query>`), nil

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +81,16 @@ func TestProfileReachesClients(t *testing.T) {
 			if code != 200 || status != "1000" {
 				t.Fatalf("HTTP %d status %s", code, status)
 			}
-			// Online contact: the PEP event, live.
+			// Online contact: the PEP events, live.
 			ev := e.nextAvatar()
+			// vCard4 (XEP-0292): with mod_vcard we publish it from the merged
+			// vcard-temp; mod_vcard_legacy makes its own from the vcard-temp
+			// set (DESC → note), and we publish none. Either way a vCard4
+			// client sees the status as the note, and the client's fields.
+			// (With mod_vcard_legacy bob also saw the item made from alice's
+			// own vCard before the MMS: wait for the one with the status.)
+			live := waitVCard4(ctx, t, e.bob, e.alice, "At the beach")
+			checkVCard4(t, "live event", module, live)
 
 			// vCard as any client fetches it: our fields in, theirs intact.
 			var doc vcardDoc
@@ -140,6 +149,47 @@ func TestProfileReachesClients(t *testing.T) {
 			if err != nil || len(data) == 0 || !bytes.HasPrefix(data, []byte("\x89PNG")) {
 				t.Fatalf("late contact fetches data: %d bytes, %v", len(data), err)
 			}
+			// ... and the vCard4: as the last item at login, and on request.
+			checkVCard4(t, "last item at login", module, waitVCard4(ctx, t, carol, e.alice, "At the beach"))
+			fetched, err := carol.FetchVCard4(ctx, e.alice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkVCard4(t, "fetched", module, fetched)
 		})
+	}
+}
+
+// waitVCard4 waits for a vCard4 event from owner whose notes hold note.
+func waitVCard4(ctx context.Context, t *testing.T, c *xmppclient.Client, owner jid.JID, note string) xmppclient.VCard4 {
+	t.Helper()
+	for {
+		select {
+		case ev, ok := <-c.VCard4Events():
+			if !ok {
+				t.Fatalf("session ended before the vcard4 event: %v", c.Err())
+			}
+			if ev.From.Equal(owner) && ev.ItemID == "current" && slices.Contains(ev.VCard.Notes, note) {
+				return ev.VCard
+			}
+			t.Logf("other vcard4 event: %+v", ev)
+		case <-ctx.Done():
+			t.Fatalf("%s got no vcard4 event from %s with note %q", c.JID(), owner, note)
+		}
+	}
+}
+
+// checkVCard4 checks what a vCard4 client sees after the MMS: our fields
+// and the ones alice set from her client, with the status as the note.
+func checkVCard4(t *testing.T, what, module string, v xmppclient.VCard4) {
+	t.Helper()
+	if len(v.Notes) == 0 || v.Notes[0] != "At the beach" || v.Nickname != "Ally" || v.Title != "Engineer" ||
+		len(v.Org) == 0 || v.Org[0] != "Example Corp" {
+		t.Errorf("%s (%s): our fields in vcard4: %+v", what, module, v)
+	}
+	// Both writers map TEL the same way, spaces aside (a tel: URI has
+	// none; we write RFC 3966's "-", mod_vcard_legacy copies the text).
+	if v.FN != "Alice Example" || len(v.Tels) == 0 || strings.Join(strings.FieldsFunc(v.Tels[0], func(r rune) bool { return r == ' ' || r == '-' }), "") != "tel:+12025550100" {
+		t.Errorf("%s (%s): alice's own fields in vcard4: %+v", what, module, v)
 	}
 }

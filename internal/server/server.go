@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version ...st
 		Poll:        cfg.Publish.Poll,
 
 		VCardConversion: cfg.XMPP.VCardConversion,
+		StatusAsMood:    cfg.Profile.StatusAsMood,
 		// Used only for hosts that grant no XEP-0356 IQ permission
 		// (ejabberd < 24.10); an empty URL turns it off.
 		EjabberdAPI: ejabberdapi.Client{URL: cfg.Ejabberd.APIURL, User: cfg.Ejabberd.APIUser, Password: cfg.Ejabberd.APIPassword},

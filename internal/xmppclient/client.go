@@ -35,6 +35,11 @@ const (
 	NSPubSubEvent    = "http://jabber.org/protocol/pubsub#event"
 	NSVCard          = "vcard-temp"
 	NSVCardUpdate    = "vcard-temp:x:update"
+	// NodeVCard4 is XEP-0292's PEP node; its items are <vcard/> in NSVCard4.
+	NodeVCard4 = "urn:xmpp:vcard4"
+	NSVCard4   = "urn:ietf:params:xml:ns:vcard-4.0"
+	// NSMood is XEP-0107 User Mood (node and payload).
+	NSMood = "http://jabber.org/protocol/mood"
 
 	// CapsNode is the XEP-0115 node this client announces.
 	CapsNode = "https://mmsprofile.invalid/xmppclient"
@@ -85,6 +90,8 @@ type Client struct {
 	log     *slog.Logger
 	capsVer string
 	avatars chan AvatarEvent
+	vcard4s chan VCard4Event
+	moods   chan MoodEvent
 	chats   chan Chat
 	done    chan struct{} // closed when Serve has returned
 	serve   error         // Serve's result, valid once done is closed
@@ -102,7 +109,8 @@ type Client struct {
 
 // discoInfo is what this client says it is, both in disco#info answers and
 // (hashed) in its caps. The +notify features make PEP services push avatar
-// and nick changes, the way Conversations and Gajim ask for them.
+// nick, vCard4 and mood changes, the way Conversations, Gajim and Movim
+// ask for them.
 func discoInfo(node string) disco.Info {
 	return disco.Info{
 		InfoQuery: disco.InfoQuery{Node: node},
@@ -116,6 +124,8 @@ func discoInfo(node string) disco.Info {
 			{Var: disco.NSCaps},
 			{Var: NSAvatarMetadata + "+notify"},
 			{Var: NSNick + "+notify"},
+			{Var: NodeVCard4 + "+notify"},
+			{Var: NSMood + "+notify"},
 		},
 	}
 }
@@ -160,6 +170,8 @@ func dial(ctx context.Context, addr string, j jid.JID, password string, log *slo
 		log:       log.With("jid", s.LocalAddr().String()),
 		capsVer:   discoInfo("").Hash(sha1.New()),
 		avatars:   make(chan AvatarEvent, avatarBuffer),
+		vcard4s:   make(chan VCard4Event, avatarBuffer),
+		moods:     make(chan MoodEvent, avatarBuffer),
 		chats:     make(chan Chat, avatarBuffer),
 		done:      make(chan struct{}),
 		changed:   make(chan struct{}),
@@ -188,9 +200,11 @@ func dial(ctx context.Context, addr string, j jid.JID, password string, log *slo
 		if c.serve != nil {
 			c.log.Debug("session ended", "err", c.serve)
 		}
-		// Only Serve's goroutine sends on avatars, so closing here is safe
-		// and tells readers that no more events will come.
+		// Only Serve's goroutine sends on the event channels, so closing
+		// here is safe and tells readers that no more events will come.
 		close(c.avatars)
+		close(c.vcard4s)
+		close(c.moods)
 		close(c.done)
 	}()
 
@@ -487,6 +501,8 @@ type message struct {
 				Metadata *struct {
 					Infos []Info `xml:"urn:xmpp:avatar:metadata info"`
 				} `xml:"urn:xmpp:avatar:metadata metadata"`
+				VCard4 *VCard4  `xml:"urn:ietf:params:xml:ns:vcard-4.0 vcard"`
+				Mood   *moodXML `xml:"http://jabber.org/protocol/mood mood"`
 			} `xml:"http://jabber.org/protocol/pubsub#event item"`
 		} `xml:"http://jabber.org/protocol/pubsub#event items"`
 	} `xml:"http://jabber.org/protocol/pubsub#event event"`
@@ -506,12 +522,45 @@ func (c *Client) handleMessage(t xmlstream.TokenReadEncoder, start *xml.StartEle
 			c.log.Warn("chat dropped: nobody reads Chats", "from", msg.From.String())
 		}
 	}
-	if msg.Event == nil || msg.Event.Items.Node != NSAvatarMetadata {
+	if msg.Event == nil {
 		return nil
 	}
 	if msg.From.Equal(jid.JID{}) {
 		// mellium blanks a from that is our own bare JID: our own PEP.
 		msg.From = c.JID().Bare()
+	}
+	switch msg.Event.Items.Node {
+	case NodeVCard4:
+		for _, item := range msg.Event.Items.Items {
+			if item.VCard4 == nil {
+				continue
+			}
+			ev := VCard4Event{From: msg.From, ItemID: item.ID, VCard: *item.VCard4}
+			select {
+			case c.vcard4s <- ev:
+				c.log.Debug("vcard4 event", "from", ev.From.String(), "id", ev.ItemID)
+			default:
+				c.log.Warn("vcard4 event dropped: nobody reads VCard4Events", "from", ev.From.String())
+			}
+		}
+		return nil
+	case NSMood:
+		for _, item := range msg.Event.Items.Items {
+			if item.Mood == nil {
+				continue
+			}
+			ev := MoodEvent{From: msg.From, ItemID: item.ID, Mood: item.Mood.value(), Text: item.Mood.Text}
+			select {
+			case c.moods <- ev:
+				c.log.Debug("mood event", "from", ev.From.String(), "mood", ev.Mood)
+			default:
+				c.log.Warn("mood event dropped: nobody reads MoodEvents", "from", ev.From.String())
+			}
+		}
+		return nil
+	case NSAvatarMetadata:
+	default:
+		return nil
 	}
 	for _, item := range msg.Event.Items.Items {
 		if item.Metadata == nil {
