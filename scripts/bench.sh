@@ -4,13 +4,13 @@
 # (default bench-results/) as Go benchmark text, readable by benchstat.
 #
 #   scripts/bench.sh                 # everything
-#   COUNT=10 scripts/bench.sh        # more samples per benchmark
+#   COUNT=10 scripts/bench.sh        # more samples (benchstat wants >= 6)
 #   E2E_N=500 scripts/bench.sh       # more messages through Prosody
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:$HOME/go/bin
 out=${BENCH_OUT:-bench-results}
-count=${COUNT:-5}
+count=${COUNT:-6}
 e2e_n=${E2E_N:-200}
 mkdir -p "$out"
 
