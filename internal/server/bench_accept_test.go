@@ -102,14 +102,6 @@ max_concurrent = 2
 		b.Fatal(err)
 	}
 	st.Close()
-	srv, err := server.New(ctx, cfg, testLogger(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
-	b.Cleanup(func() { stop(); <-done })
-	<-srv.Ready
+	srv := runServer(ctx, b, cfg, testLogger(b))
 	return "http://" + srv.MM7Addr().String() + "/mm7"
 }

@@ -134,10 +134,7 @@ func TestLinkPhoneFromClient(t *testing.T) {
 	e := startWith(t, envOptions{unlinked: true, submitURL: mmsc.srv.URL})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	alice, err := xmppclient.Dial(ctx, e.xmpp.C2SAddr, e.alice, "pw-alice", testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := e.xmpp.dial(ctx, t, "alice", testLogger(t))
 	defer alice.Close()
 	comp := jid.MustParse(e.xmpp.Component)
 
@@ -176,9 +173,7 @@ func TestLinkPhoneFromClient(t *testing.T) {
 	code := m[1]
 
 	// The phone sends the code: linked, and both sides are told.
-	if c, s := e.post(mm7sample.Deliver{TransactionID: "t1", MessageID: "m1", Sender: aliceNumber, Text: "link " + code}); c != 200 || s != "1000" {
-		t.Fatalf("code: HTTP %d status %s", c, s)
-	}
+	e.accept("code", mm7sample.Deliver{TransactionID: "t1", MessageID: "m1", Sender: aliceNumber, Text: "link " + code})
 	if r := mmsc.next(t); !strings.Contains(r, "Linked to alice@") {
 		t.Fatalf("reply to the code:\n%s", r)
 	}
@@ -187,9 +182,7 @@ func TestLinkPhoneFromClient(t *testing.T) {
 	}
 
 	// A photo from the phone becomes the avatar; the account hears of it.
-	if c, s := e.post(mm7sample.Deliver{TransactionID: "t2", MessageID: "m2", Sender: aliceNumber, Image: photo, Text: "Linked!"}); c != 200 || s != "1000" {
-		t.Fatalf("photo: HTTP %d status %s", c, s)
-	}
+	e.accept("photo", mm7sample.Deliver{TransactionID: "t2", MessageID: "m2", Sender: aliceNumber, Image: photo, Text: "Linked!"})
 	ev := e.nextAvatar()
 	if len(ev.Infos) != 1 || ev.Infos[0].Width != 128 {
 		t.Fatalf("avatar event %+v", ev)

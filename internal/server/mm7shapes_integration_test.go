@@ -1,19 +1,8 @@
 package server_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"io"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"mmsprofile/internal/mm7sample"
-	"mmsprofile/storage/sqlite"
 )
 
 // Each content shape an MMSC sends (related with SMIL and base64, mixed
@@ -34,20 +23,11 @@ func TestMM7ContentShapesEndAsAvatar(t *testing.T) {
 	}
 	e := start(t)
 	// Provisioning beside the running service, as the CLI would.
-	st, err := sqlite.Open(t.Context(), filepath.Join(filepath.Dir(e.cfgPath), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"+13105550178", "+14155550132", "+8613800000001"} {
-		if err := st.AddLink(t.Context(), e.alice.String(), n, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Close()
+	e.link(t.Context(), "+13105550178", "+14155550132", "+8613800000001")
 
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
-			code, status := e.postFixture(t, filepath.Join("..", "..", "mmsbridge", "mm7", "testdata", "fixtures", tc.fixture))
+			code, status := e.postFixture(t, fixture(tc.fixture))
 			if code != http.StatusOK || status != "1000" {
 				t.Fatalf("HTTP %d status %q", code, status)
 			}
@@ -59,41 +39,12 @@ func TestMM7ContentShapesEndAsAvatar(t *testing.T) {
 	}
 }
 
-// postFixture replays a captured request (NAME.headers + NAME.body)
-// against the service's MM7 endpoint.
-func (e *env) postFixture(t *testing.T, base string) (int, string) {
-	t.Helper()
-	head, err := os.ReadFile(base + ".headers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(base + ".body")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(body))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(e.mm7URL)
-	req.URL, req.Host, req.RequestURI = u, u.Host, ""
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, mm7sample.StatusCode(rb)
-}
-
 // Delivery reports and read replies for our replies are taken and
 // recorded, not refused as unknown operations.
 func TestMM7ReportsAreTaken(t *testing.T) {
 	e := start(t)
 	for _, f := range []string{"09-delivery-report-req", "10-read-reply-req"} {
-		code, status := e.postFixture(t, filepath.Join("..", "..", "mmsbridge", "mm7", "testdata", "fixtures", f))
+		code, status := e.postFixture(t, fixture(f))
 		if code != http.StatusOK || status != "1000" {
 			t.Errorf("%s: HTTP %d status %q", f, code, status)
 		}

@@ -3,10 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/xml"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +11,6 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/internal/mm7sample"
-	"mmsprofile/internal/prosody"
 	"mmsprofile/internal/xmppclient"
 )
 
@@ -32,22 +27,45 @@ TITLE:Engineer
 TEL;TYPE=CELL:+1 202 555 0143
 END:VCARD`
 
-type vcardDoc struct {
-	FN       string `xml:"FN"`
-	Nickname string `xml:"NICKNAME"`
-	Desc     string `xml:"DESC"`
-	Note     string `xml:"NOTE"`
-	Title    string `xml:"TITLE"`
-	Org      string `xml:"ORG>ORGNAME"`
-	Custom   string `xml:"X-CUSTOM"`
-	Street   string `xml:"ADR>STREET"`
-	Tels     []struct {
-		Number string `xml:"NUMBER"`
-	} `xml:"TEL"`
-	Photo struct {
-		Type   string `xml:"TYPE"`
-		Binval string `xml:"BINVAL"`
-	} `xml:"PHOTO"`
+// profileMMS carries every kind of profile data: a photo, a nickname, a
+// status and the sender's vCard.
+func profileMMS() mm7sample.Deliver {
+	return mm7sample.Deliver{TransactionID: "tp", MessageID: "mp", Sender: aliceNumber,
+		Image: mm7sample.Photo(800, 600, 11), Text: "NICK Ally\nAt the beach", VCard: senderCard}
+}
+
+// ownVCardAndCarol is a beforeStart for the profile tests: alice sets her
+// own vCard from her client, and gains carol as a contact, who is offline
+// when the MMS arrives.
+func ownVCardAndCarol(t *testing.T) func(ctx context.Context, xs *xmppServer, alice *xmppclient.Client) {
+	return func(ctx context.Context, xs *xmppServer, alice *xmppclient.Client) {
+		if typ, p, err := alice.IQ(ctx, jid.JID{}, "set", []byte(clientVCard)); err != nil || typ != "result" {
+			t.Fatalf("alice sets her vCard: %s %s %v", typ, p, err)
+		}
+		if err := xs.Register(ctx, "carol", "pw-carol"); err != nil {
+			t.Fatal(err)
+		}
+		carol := xs.dial(ctx, t, "carol", nil)
+		defer carol.Close()
+		xs.makeContacts(ctx, t, alice, carol)
+	}
+}
+
+// lateContact logs carol in after the update: the avatar she gets at login
+// must be id.
+func (e *env) lateContact(ctx context.Context, t *testing.T, id string) *xmppclient.Client {
+	t.Helper()
+	carol := e.xmpp.dial(ctx, t, "carol", testLogger(t))
+	t.Cleanup(func() { carol.Close() })
+	select {
+	case late := <-carol.AvatarEvents():
+		if late.ItemID != id {
+			t.Fatalf("late contact got %s, want %s", late.ItemID, id)
+		}
+	case <-ctx.Done():
+		t.Fatal("a contact logging in after the update got no avatar")
+	}
+	return carol
 }
 
 // Each kind of profile data travels from an MM7 MMS to what other clients
@@ -57,30 +75,11 @@ type vcardDoc struct {
 func TestProfileReachesClients(t *testing.T) {
 	for _, module := range []string{"vcard", "vcard_legacy"} {
 		t.Run(module, func(t *testing.T) {
-			e := startWith(t, envOptions{vcardModule: module, beforeStart: func(ctx context.Context, xs *prosody.Server, alice *xmppclient.Client) {
-				if typ, p, err := alice.IQ(ctx, jid.JID{}, "set", []byte(clientVCard)); err != nil || typ != "result" {
-					t.Fatalf("alice sets her vCard: %s %s %v", typ, p, err)
-				}
-				if err := xs.Register(ctx, "carol", "pw-carol"); err != nil {
-					t.Fatal(err)
-				}
-				carol, err := xmppclient.Dial(ctx, xs.C2SAddr, jid.MustParse("carol@"+xs.Domain), "pw-carol", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer carol.Close()
-				if err := xmppclient.MutualSubscribe(ctx, alice, carol); err != nil {
-					t.Fatal(err)
-				}
-			}})
+			e := startWith(t, envOptions{vcardModule: module, beforeStart: ownVCardAndCarol(t)})
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 
-			code, status := e.post(mm7sample.Deliver{TransactionID: "tp", MessageID: "mp", Sender: aliceNumber,
-				Image: mm7sample.Photo(800, 600, 11), Text: "NICK Ally\nAt the beach", VCard: senderCard})
-			if code != 200 || status != "1000" {
-				t.Fatalf("HTTP %d status %s", code, status)
-			}
+			e.accept("profile", profileMMS())
 			// Online contact: the PEP events, live.
 			ev := e.nextAvatar()
 			// vCard4 (XEP-0292): with mod_vcard we publish it from the merged
@@ -93,27 +92,11 @@ func TestProfileReachesClients(t *testing.T) {
 			checkVCard4(t, "live event", module, live)
 
 			// vCard as any client fetches it: our fields in, theirs intact.
-			var doc vcardDoc
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				raw, err := e.bob.FetchVCard(ctx, e.alice)
-				if err != nil {
-					t.Fatal(err)
-				}
-				doc = vcardDoc{}
-				if err := xml.Unmarshal(raw, &doc); err != nil {
-					t.Fatalf("vcard %s: %v", raw, err)
-				}
-				photo, _ := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.Photo.Binval), ""))
-				sum := sha1.Sum(photo)
-				if doc.Desc+doc.Note != "" && doc.Nickname != "" && hex.EncodeToString(sum[:]) == ev.ItemID {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("vCard never showed the update:\n%s", raw)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			vctx, vcancel := context.WithTimeout(ctx, 20*time.Second)
+			defer vcancel()
+			doc, _ := e.waitVCard(vctx, func(doc vcardDoc, sum string) bool {
+				return doc.Desc+doc.Note != "" && doc.Nickname != "" && sum == ev.ItemID
+			})
 			// mod_vcard_legacy stores vCard4 and shows the status as NOTE.
 			shown := doc.Desc
 			if module == "vcard_legacy" {
@@ -132,19 +115,7 @@ func TestProfileReachesClients(t *testing.T) {
 			}
 
 			// A contact who logs in later gets the current avatar.
-			carol, err := xmppclient.Dial(ctx, e.xmpp.C2SAddr, jid.MustParse("carol@"+e.xmpp.Domain), "pw-carol", testLogger(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer carol.Close()
-			select {
-			case late := <-carol.AvatarEvents():
-				if late.ItemID != ev.ItemID {
-					t.Fatalf("late contact got %s, want %s", late.ItemID, ev.ItemID)
-				}
-			case <-ctx.Done():
-				t.Fatal("a contact logging in after the update got no avatar")
-			}
+			carol := e.lateContact(ctx, t, ev.ItemID)
 			data, err := carol.FetchAvatarData(ctx, e.alice, ev.ItemID)
 			if err != nil || len(data) == 0 || !bytes.HasPrefix(data, []byte("\x89PNG")) {
 				t.Fatalf("late contact fetches data: %d bytes, %v", len(data), err)
