@@ -17,9 +17,9 @@ import (
 	"strings"
 	"syscall"
 	"text/template"
-	"time"
 
 	"mmsprofile/ejabberdapi"
+	"mmsprofile/internal/daemon"
 )
 
 // Defaults applied by Start to empty Options fields.
@@ -70,10 +70,8 @@ type Server struct {
 	LogFile       string // ejabberd's own log (error.log sits beside it)
 	ConsoleFile   string // the VM's stdout and stderr when Options.Log was nil, else ""
 
-	cmd         *exec.Cmd
-	consoleFile *os.File      // closed after the process has exited
-	exited      chan struct{} // closed when the process has exited
-	waitErr     error         // valid once exited is closed
+	proc        *daemon.Process // nil when not running
+	consoleFile *os.File        // closed after the process has exited
 }
 
 // installation is where Debian's ejabberd keeps its pieces, as its
@@ -160,20 +158,14 @@ func readCtlScript(path string) (installation, error) {
 // run at all for other users. The ejabberdctl.cfg written into Dir still
 // lets a person attach: ejabberdctl --config-dir DIR status.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	// The free ports are picked before ejabberd binds them; another
-	// process (a test running in parallel) may take one in between. Then
-	// the VM stops with eaddrinuse, and new ports are worth a try.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var s *Server
-		if s, err = start(ctx, opts); err == nil {
-			return s, nil
-		}
-		if !strings.Contains(err.Error(), "eaddrinuse") || ctx.Err() != nil {
-			break
-		}
+	// When a port was taken before ejabberd could bind it, the VM stops
+	// with eaddrinuse, which logTail puts into the error.
+	taken := func(err error) bool { return strings.Contains(err.Error(), "eaddrinuse") }
+	s, err := daemon.Retry(ctx, taken, func() (*Server, error) { return start(ctx, opts) })
+	if err != nil {
+		return nil, fmt.Errorf("ejabberd: start: %w", err)
 	}
-	return nil, fmt.Errorf("ejabberd: start: %w", err)
+	return s, nil
 }
 
 func start(ctx context.Context, opts Options) (*Server, error) {
@@ -199,7 +191,6 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		Dir:         dir,
 		ConfigFile:  filepath.Join(dir, "ejabberd.yml"),
 		LogFile:     filepath.Join(dir, "logs", "ejabberd.log"),
-		exited:      make(chan struct{}),
 	}
 	ok := false
 	defer func() {
@@ -208,7 +199,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}()
 
-	ports, err := freePorts(4)
+	ports, err := daemon.FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +245,6 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		"-s", "ejabberd",
 		"-noinput",
 	}
-	// exec.Command, not CommandContext: ctx must not kill the server after
-	// Start has returned.
 	cmd := exec.Command(inst.erl, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
@@ -272,7 +261,8 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	)
 	// Its own process group, so that Close can kill the VM and its port
 	// programs (erl_child_setup, inet_gethost) together, and a Ctrl-C meant
-	// for the test binary does not hit it first.
+	// for the test binary does not hit it first. Set here rather than left
+	// to daemon.Start, which would add the parent-death signal as well.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if opts.Log != nil {
 		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
@@ -285,20 +275,14 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		s.consoleFile = f
 		cmd.Stdout, cmd.Stderr = f, f
 	}
-	if err := cmd.Start(); err != nil {
-		close(s.exited)
+	if s.proc, err = daemon.Start(cmd); err != nil {
 		return nil, err
 	}
-	s.cmd = cmd
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
 
 	// ejabberd opens its listeners last, once every module has started, so
 	// an open port means the server is ready.
 	for _, addr := range []string{s.C2SAddr, s.ComponentAddr, httpAddr} {
-		if err := s.waitListening(ctx, addr); err != nil {
+		if err := daemon.WaitListening(ctx, addr, s.proc, nil, s.logTail); err != nil {
 			return nil, err
 		}
 	}
@@ -307,27 +291,6 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	ok = true
 	return s, nil
-}
-
-// waitListening polls addr until it accepts a connection, the VM exits, or
-// ctx ends. Polling is the only way: ejabberd tells nobody when it is ready.
-func (s *Server) waitListening(ctx context.Context, addr string) error {
-	var d net.Dialer
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			return c.Close()
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w%s", addr, ctx.Err(), s.logTail())
-		case <-s.exited:
-			return fmt.Errorf("ejabberd exited before listening on %s: %v%s", addr, s.waitErr, s.logTail())
-		case <-tick.C:
-		}
-	}
 }
 
 // logTail returns the end of the logs, to put the reason for a failed
@@ -383,11 +346,13 @@ func (s *Server) ReadLog() ([]byte, error) {
 // everything that stop would flush lives in Dir, which goes next.
 func (s *Server) Close() error {
 	var errs []error
-	if s.cmd != nil {
-		if err := s.stop(); err != nil {
+	if s.proc != nil {
+		// The group, not just the VM: its port programs must go too, even
+		// when the VM died by itself.
+		if err := s.proc.Stop(0); err != nil {
 			errs = append(errs, err)
 		}
-		s.cmd = nil
+		s.proc = nil
 	}
 	if s.consoleFile != nil {
 		if err := s.consoleFile.Close(); err != nil {
@@ -404,17 +369,6 @@ func (s *Server) Close() error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("ejabberd: close: %w", err)
 	}
-	return nil
-}
-
-func (s *Server) stop() error {
-	pgid := s.cmd.Process.Pid // == the group id, thanks to Setpgid
-	// The group, not just the VM: its port programs must go too, even when
-	// the VM died by itself.
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	<-s.exited
 	return nil
 }
 
@@ -436,23 +390,6 @@ func (s *Server) register(ctx context.Context, user, password string) error {
 		return fmt.Errorf("register %s@%s: %w", user, s.Domain, err)
 	}
 	return nil
-}
-
-// freePorts returns n distinct free TCP ports on 127.0.0.1. ejabberd opens
-// its own sockets, so the ports are freed again before it starts; another
-// process could take one in between, which on a test machine is rare enough.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		// Kept open until all are chosen, so that the ports differ.
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // config is what the templates need.

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 
+	"mmsprofile/internal/daemon"
 	"mmsprofile/internal/ejabberd"
 	"mmsprofile/internal/xmppclient"
 )
@@ -28,34 +28,8 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// processesWith lists the pids whose command line mentions s: the VM is
-// started with its node name on the command line, so this finds it.
-func processesWith(t *testing.T, s string) []string {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []string
-	for _, p := range cmdlines {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if bytes.Contains(b, []byte(s)) {
-			pids = append(pids, filepath.Base(filepath.Dir(p)))
-		}
-	}
-	return pids
-}
-
 func TestStartCloseLeavesNothing(t *testing.T) {
-	if err := ejabberd.Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	daemon.Require(t, ejabberd.Installed())
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("no /proc to look for processes in")
 	}
@@ -66,7 +40,7 @@ func TestStartCloseLeavesNothing(t *testing.T) {
 	}
 	t.Logf("started in %v", time.Since(began).Round(time.Millisecond))
 	node, dir := s.Node, s.Dir
-	if pids := processesWith(t, node); len(pids) == 0 {
+	if pids := daemon.Processes(t, node); len(pids) == 0 {
 		s.Close()
 		t.Fatalf("no process runs as node %s while the server is up", node)
 	}
@@ -75,7 +49,7 @@ func TestStartCloseLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("closed in %v", time.Since(began).Round(time.Millisecond))
-	if pids := processesWith(t, node); len(pids) != 0 {
+	if pids := daemon.Processes(t, node); len(pids) != 0 {
 		t.Errorf("processes %v still run as node %s after Close", pids, node)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {

@@ -2,9 +2,10 @@ package ejabberd
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
+
+	"mmsprofile/internal/daemon"
 )
 
 // startTimeout bounds StartT's wait for the server; ejabberd normally
@@ -17,29 +18,7 @@ const startTimeout = 60 * time.Second
 // test fails, ejabberd's logs are written to the test log.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if err := Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	s, err := Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := s.ReadLog(); err != nil {
-				t.Log(err)
-			} else {
-				t.Logf("ejabberd logs (%s):\n%s", s.Dir, b)
-			}
-		}
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+	return daemon.StartT(t, Installed(), startTimeout,
+		func(ctx context.Context) (*Server, error) { return Start(ctx, opts) },
+		func(s *Server) string { return "ejabberd logs (" + s.Dir + ")" })
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"mmsprofile/internal/daemon"
 )
 
 // EnvDSN names a PostgreSQL to use instead of starting one. Its user must
@@ -86,9 +87,12 @@ func Start(ctx context.Context) (*Server, error) {
 	// A free port can be taken between our probe and postgres binding it;
 	// try a few.
 	for range 5 {
-		if s.port, err = freePort(); err != nil {
+		var ports []int
+		if ports, err = daemon.FreePorts(1); err != nil {
+			err = fmt.Errorf("pgtest: %w", err)
 			break
 		}
+		s.port = ports[0]
 		s.admin = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.port)
 		if err = s.Restart(ctx); err == nil {
 			break
@@ -106,8 +110,8 @@ func Start(ctx context.Context) (*Server, error) {
 func StartT(t testing.TB) *Server {
 	t.Helper()
 	s, err := Start(t.Context())
-	if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skip(err)
+	if errors.Is(err, ErrNotInstalled) {
+		daemon.Require(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -298,13 +302,4 @@ func findBin() (string, error) {
 		}
 	}
 	return "", ErrNotInstalled
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pgtest: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

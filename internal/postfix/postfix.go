@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"mmsprofile/internal/daemon"
 )
 
 // DefaultHostname is Postfix's myhostname when Options.Hostname is empty.
@@ -51,12 +53,10 @@ type Server struct {
 	ConfigDir string // holds main.cf, master.cf and the transport table
 	LogFile   string // Postfix's maillog_file
 
-	masterOut string // master's own stdout and stderr
-	cmd       *exec.Cmd
-	exited    chan struct{} // closed when master has exited
-	waitErr   error         // valid once exited is closed
-	watchdog  *exec.Cmd     // stops master if we die first; see startWatchdog
-	lifeline  *os.File      // the watchdog's stdin pipe, written never
+	masterOut string          // master's own stdout and stderr
+	master    *daemon.Process // nil once Close has stopped it
+	watchdog  *exec.Cmd       // stops master if we die first; see startWatchdog
+	lifeline  *os.File        // the watchdog's stdin pipe, written never
 }
 
 // tools are the installed programs Start runs.
@@ -171,7 +171,6 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		ConfigDir: filepath.Join(dir, "etc"),
 		LogFile:   filepath.Join(dir, "maillog"),
 		masterOut: filepath.Join(dir, "master.out"),
-		exited:    make(chan struct{}),
 	}
 	ok := false
 	defer func() {
@@ -194,12 +193,12 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	port, err := freePort()
+	ports, err := daemon.FreePorts(1)
 	if err != nil {
-		return nil, fmt.Errorf("free port: %w", err)
+		return nil, err
 	}
-	cfg.Dir, cfg.SMTPPort = dir, port
-	s.SMTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cfg.Dir, cfg.SMTPPort = dir, ports[0]
+	s.SMTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SMTPPort))
 	if err := cfg.write(s.ConfigDir); err != nil {
 		return nil, err
 	}
@@ -215,10 +214,10 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 
 	// master is run directly, not through `postfix start`, which would
 	// detach it: as our child, Close can wait for it. -s keeps stdout (for
-	// the few errors it prints before its log is set up). exec.Command,
-	// not CommandContext: ctx must not stop the instance after Start
-	// returns. No Setpgid: master makes itself a session leader with
-	// setsid(2), which fails for a process that already leads a group.
+	// the few errors it prints before its log is set up). No Setpgid, so
+	// an empty SysProcAttr that daemon.Start keeps: master makes itself a
+	// session leader with setsid(2), which fails for a process that
+	// already leads a group. No Pdeathsig either; see startWatchdog.
 	out, err := os.Create(s.masterOut)
 	if err != nil {
 		return nil, err
@@ -227,15 +226,10 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	cmd := exec.Command(tl.master, "-c", s.ConfigDir, "-s")
 	cmd.Dir = filepath.Join(dir, "queue")
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		close(s.exited)
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	if s.master, err = daemon.Start(cmd); err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	s.cmd = cmd
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
 	if err := s.startWatchdog(); err != nil {
 		return nil, err
 	}
@@ -271,7 +265,7 @@ func (s *Server) startWatchdog() error {
 		return err
 	}
 	defer r.Close() // the watchdog has its own copy
-	wd := exec.Command("/bin/sh", "-c", watchdogScript, "postfix-watchdog", strconv.Itoa(s.cmd.Process.Pid))
+	wd := exec.Command("/bin/sh", "-c", watchdogScript, "postfix-watchdog", strconv.Itoa(s.master.Pid()))
 	wd.Stdin = r
 	wd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := wd.Start(); err != nil {
@@ -297,8 +291,8 @@ func (s *Server) waitGreeting(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for smtpd on %s: %w (last: %v)%s", s.SMTPAddr, ctx.Err(), err, s.logTail())
-		case <-s.exited:
-			return fmt.Errorf("master exited before smtpd answered on %s: %v%s", s.SMTPAddr, s.waitErr, s.logTail())
+		case <-s.master.Exited():
+			return fmt.Errorf("master exited before smtpd answered on %s: %v%s", s.SMTPAddr, s.master.Err(), s.logTail())
 		case <-tick.C:
 		}
 	}
@@ -360,6 +354,10 @@ func (s *Server) ReadLog() ([]byte, error) {
 // that line. Postfix tells nobody when it has delivered, so its log is
 // the only place to wait on.
 func (s *Server) WaitLog(ctx context.Context, match func(line string) bool) (string, error) {
+	master := s.master
+	if master == nil {
+		return "", errors.New("postfix: waiting for a log line: closed")
+	}
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
@@ -375,8 +373,8 @@ func (s *Server) WaitLog(ctx context.Context, match func(line string) bool) (str
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("postfix: waiting for a log line: %w", ctx.Err())
-		case <-s.exited:
-			return "", fmt.Errorf("postfix: waiting for a log line: master exited: %v", s.waitErr)
+		case <-master.Exited():
+			return "", fmt.Errorf("postfix: waiting for a log line: master exited: %v", master.Err())
 		case <-tick.C:
 		}
 	}
@@ -468,11 +466,11 @@ func (s *Server) Close() error {
 		s.lifeline.Close()
 		s.lifeline = nil
 	}
-	if s.cmd != nil {
+	if s.master != nil {
 		if err := s.stop(); err != nil {
 			errs = append(errs, err)
 		}
-		s.cmd = nil
+		s.master = nil
 	}
 	if s.Dir != "" {
 		if err := os.RemoveAll(s.Dir); err != nil {
@@ -490,19 +488,19 @@ func (s *Server) Close() error {
 // daemons finish at leisure and polls master once a second, so it costs a
 // second per test; nothing in a test queue is worth waiting for.
 func (s *Server) stop() error {
-	pid := s.cmd.Process.Pid
+	pid := s.master.Pid()
 	select {
-	case <-s.exited:
+	case <-s.master.Exited():
 	default:
-		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		if err := s.master.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			return err
 		}
 		timer := time.NewTimer(stopGrace)
 		select {
-		case <-s.exited:
+		case <-s.master.Exited():
 		case <-timer.C:
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+			_ = s.master.Signal(syscall.SIGKILL)
+			<-s.master.Exited()
 		}
 		timer.Stop()
 	}
@@ -528,18 +526,6 @@ func (s *Server) stop() error {
 		}
 		time.Sleep(pollEvery)
 	}
-}
-
-// freePort returns a free TCP port on 127.0.0.1. master opens its own
-// socket, so the port is free again before it starts; another process
-// could take it in between, which on a test machine is rare enough.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // config is what the templates need.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mmsprofile/internal/daemon"
 	"mmsprofile/internal/postfix"
 )
 
@@ -202,12 +203,7 @@ func instanceProcesses(t *testing.T, dir string) []string {
 
 func skipUnlessInstalled(t *testing.T) {
 	t.Helper()
-	if err := postfix.Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	daemon.Require(t, postfix.Installed())
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("no /proc to look for processes in")
 	}

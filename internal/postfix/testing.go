@@ -2,9 +2,10 @@ package postfix
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
+
+	"mmsprofile/internal/daemon"
 )
 
 // startTimeout bounds StartT's start; Postfix normally greets in about
@@ -18,31 +19,15 @@ const startTimeout = 30 * time.Second
 // the test log.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if err := Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	began := time.Now()
-	s, err := Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("postfix %s: smtpd on %s after %v", s.Hostname, s.SMTPAddr, time.Since(began).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := s.ReadLog(); err != nil {
-				t.Log(err)
-			} else {
-				t.Logf("postfix mail log (%s):\n%s", s.LogFile, b)
+	return daemon.StartT(t, Installed(), startTimeout,
+		func(ctx context.Context) (*Server, error) {
+			t.Helper()
+			began := time.Now()
+			s, err := Start(ctx, opts)
+			if err == nil {
+				t.Logf("postfix %s: smtpd on %s after %v", s.Hostname, s.SMTPAddr, time.Since(began).Round(time.Millisecond))
 			}
-		}
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+			return s, err
+		},
+		func(s *Server) string { return "postfix mail log (" + s.LogFile + ")" })
 }

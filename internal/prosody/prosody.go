@@ -14,9 +14,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
+
+	"mmsprofile/internal/daemon"
 )
 
 // Defaults applied by Start to empty Options fields.
@@ -64,11 +65,9 @@ type Server struct {
 	ConfigFile    string
 	LogFile       string // prosody's log when Options.Log was nil, else ""
 
-	cmd     *exec.Cmd
-	log     io.Writer     // prosody's stdout and stderr
-	logFile *os.File      // closed after the process has exited
-	exited  chan struct{} // closed when the process has exited
-	waitErr error         // valid once exited is closed
+	proc    *daemon.Process // nil when not running
+	log     io.Writer       // prosody's stdout and stderr
+	logFile *os.File        // closed after the process has exited
 }
 
 // Installed reports whether prosody, prosodyctl and mod_privilege are
@@ -117,20 +116,14 @@ func moduleDir(name string) (string, error) {
 // accept connections. ctx bounds only the start: the server runs until
 // Close, which the caller must call even when the test fails.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	// The free ports are picked before prosody binds them; another
-	// process (a test running in parallel) may take one in between, and
-	// prosody then runs on without it. New ports are worth a try.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var s *Server
-		if s, err = start(ctx, opts); err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, errPortTaken) || ctx.Err() != nil {
-			break
-		}
+	// When a port was taken before prosody could bind it, prosody logs so
+	// and runs on without it; portTaken turns that into errPortTaken.
+	taken := func(err error) bool { return errors.Is(err, errPortTaken) }
+	s, err := daemon.Retry(ctx, taken, func() (*Server, error) { return start(ctx, opts) })
+	if err != nil {
+		return nil, fmt.Errorf("prosody: start: %w", err)
 	}
-	return nil, fmt.Errorf("prosody: start: %w", err)
+	return s, nil
 }
 
 // errPortTaken: a port chosen for this server was bound by someone else
@@ -155,7 +148,6 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		Secret:     cfg.Secret,
 		Dir:        dir,
 		ConfigFile: filepath.Join(dir, "prosody.cfg.lua"),
-		exited:     make(chan struct{}),
 	}
 	ok := false
 	defer func() {
@@ -164,7 +156,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}()
 
-	ports, err := freePorts(2)
+	ports, err := daemon.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -200,58 +192,46 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// launch runs prosody with s's config and waits until both ports accept
-// connections. s.exited must be a fresh channel.
+// launch runs prosody with s's config in its own process group and waits
+// until both ports accept connections.
 func (s *Server) launch(ctx context.Context) error {
-	// exec.Command, not CommandContext: ctx must not kill the server after
-	// Start has returned. -F keeps it in the foreground (the config option
-	// daemonize is deprecated in 0.12).
+	// -F keeps it in the foreground (the config option daemonize is
+	// deprecated in 0.12).
 	cmd := exec.Command("prosody", "-F", "--config", s.ConfigFile)
 	cmd.Dir = s.Dir
-	cmd.SysProcAttr = sysProcAttr()
 	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
-		close(s.exited)
+	p, err := daemon.Start(cmd)
+	if err != nil {
 		return err
 	}
-	s.cmd = cmd
-	exited := s.exited
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(exited)
-	}()
-
+	s.proc = p
 	for _, addr := range []string{s.C2SAddr, s.ComponentAddr} {
-		if err := s.waitListening(ctx, addr); err != nil {
+		if err := daemon.WaitListening(ctx, addr, p, s.portTaken(addr), s.logTail); err != nil {
+			return err
+		}
+	}
+	// A port another process held may answer for prosody: only the log
+	// tells, and by now prosody has tried every port.
+	if check := s.portTaken(s.C2SAddr + ", " + s.ComponentAddr); check != nil {
+		if err := check(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// waitListening polls addr until it accepts a connection, prosody exits, or
-// ctx ends. Polling is the only way: prosody tells nobody when it is ready.
-func (s *Server) waitListening(ctx context.Context, addr string) error {
-	var d net.Dialer
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			return c.Close()
+// portTaken returns the check for WaitListening that reads prosody's log
+// for a port it could not open (it runs on without it), or nil when the
+// log goes elsewhere.
+func (s *Server) portTaken(addr string) func() error {
+	if s.LogFile == "" {
+		return nil
+	}
+	return func() error {
+		if b, err := os.ReadFile(s.LogFile); err == nil && bytes.Contains(b, []byte("Failed to open server port")) {
+			return fmt.Errorf("%w: %s%s", errPortTaken, addr, s.logTail())
 		}
-		if s.LogFile != "" {
-			if b, err := os.ReadFile(s.LogFile); err == nil && bytes.Contains(b, []byte("Failed to open server port")) {
-				return fmt.Errorf("%w: %s%s", errPortTaken, addr, s.logTail())
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w%s", addr, ctx.Err(), s.logTail())
-		case <-s.exited:
-			return fmt.Errorf("prosody exited before listening on %s: %v%s", addr, s.waitErr, s.logTail())
-		case <-tick.C:
-		}
+		return nil
 	}
 }
 
@@ -288,11 +268,11 @@ func (s *Server) ReadLog() ([]byte, error) {
 // grace period) and removes Dir. It is safe to call more than once.
 func (s *Server) Close() error {
 	var errs []error
-	if s.cmd != nil {
+	if s.proc != nil {
 		if err := s.stop(); err != nil {
 			errs = append(errs, err)
 		}
-		s.cmd = nil
+		s.proc = nil
 	}
 	if s.logFile != nil {
 		if err := s.logFile.Close(); err != nil {
@@ -312,32 +292,15 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// stop ends prosody and anything else in its group (it spawns nothing by
+// default, but a module could).
 func (s *Server) stop() error {
-	pgid := s.cmd.Process.Pid // == the group id, thanks to Setpgid
 	select {
-	case <-s.exited:
+	case <-s.proc.Exited():
 		return nil // died by itself; the failed test will show why
 	default:
 	}
-	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	timer := time.NewTimer(stopGrace)
-	defer timer.Stop()
-	select {
-	case <-s.exited:
-	case <-timer.C:
-		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return err
-		}
-		<-s.exited
-	}
-	// Anything else left in the group (prosody spawns nothing by default,
-	// but a module could) goes too.
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	return nil
+	return s.proc.Stop(stopGrace)
 }
 
 // Register creates the account user@Domain with prosodyctl. Prosody's
@@ -351,23 +314,6 @@ func (s *Server) Register(ctx context.Context, user, password string) error {
 		return fmt.Errorf("prosody: register %s@%s: %w: %s", user, s.Domain, err, strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-// freePorts returns n distinct free TCP ports on 127.0.0.1. Prosody opens
-// its own sockets, so the ports are freed again before it starts; another
-// process could take one in between, which on a test machine is rare enough.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		// Kept open until all are chosen, so that the ports differ.
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // config is what the Lua config template needs.

@@ -1,7 +1,6 @@
 package prosody_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 
+	"mmsprofile/internal/daemon"
 	"mmsprofile/internal/prosody"
 )
 
@@ -28,35 +28,8 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// processesWith lists the pids whose command line mentions s: prosody is
-// started with --config FILE, so this finds it and anything it spawned
-// with the same file.
-func processesWith(t *testing.T, s string) []string {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []string
-	for _, p := range cmdlines {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if bytes.Contains(b, []byte(s)) {
-			pids = append(pids, filepath.Base(filepath.Dir(p)))
-		}
-	}
-	return pids
-}
-
 func TestStartCloseLeavesNothing(t *testing.T) {
-	if err := prosody.Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	daemon.Require(t, prosody.Installed())
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("no /proc to look for processes in")
 	}
@@ -65,14 +38,14 @@ func TestStartCloseLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, dir := s.ConfigFile, s.Dir
-	if pids := processesWith(t, cfg); len(pids) == 0 {
+	if pids := daemon.Processes(t, cfg); len(pids) == 0 {
 		s.Close()
 		t.Fatalf("no process runs with %s while the server is up", cfg)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if pids := processesWith(t, cfg); len(pids) != 0 {
+	if pids := daemon.Processes(t, cfg); len(pids) != 0 {
 		t.Errorf("processes %v still run with %s after Close", pids, cfg)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -225,12 +198,7 @@ func TestAbandonedServerDies(t *testing.T) {
 		fmt.Printf("config=%s dir=%s\n", s.ConfigFile, s.Dir)
 		os.Exit(0) // no Close, no cleanups
 	}
-	if err := prosody.Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	daemon.Require(t, prosody.Installed())
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("no /proc to look for processes in")
 	}
@@ -248,10 +216,10 @@ func TestAbandonedServerDies(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// The kernel delivers the signal when the helper exits; wait for the
 	// process to be reaped rather than for a fixed time.
-	for len(processesWith(t, cfg)) > 0 {
+	for len(daemon.Processes(t, cfg)) > 0 {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("processes %v still run with %s after their parent died", processesWith(t, cfg), cfg)
+			t.Fatalf("processes %v still run with %s after their parent died", daemon.Processes(t, cfg), cfg)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -11,11 +11,11 @@ import (
 // its config, accounts, rosters and PEP data. Restart brings the same
 // server back on the same ports. Close is still needed afterwards.
 func (s *Server) Stop() error {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return errors.New("prosody: stop: not running")
 	}
 	err := s.stop()
-	s.cmd = nil
+	s.proc = nil
 	if err != nil {
 		return fmt.Errorf("prosody: stop: %w", err)
 	}
@@ -27,18 +27,17 @@ func (s *Server) Stop() error {
 // process could take a port while the server is down, which on a test
 // machine is rare enough; Restart then fails.
 func (s *Server) Restart(ctx context.Context) error {
-	if s.cmd != nil {
+	if s.proc != nil {
 		return errors.New("prosody: restart: still running; Stop it first")
 	}
 	if s.Dir == "" {
 		return errors.New("prosody: restart: closed")
 	}
-	s.exited = make(chan struct{})
 	if err := s.launch(ctx); err != nil {
 		// Leave nothing running: Close then only removes Dir.
-		if s.cmd != nil {
+		if s.proc != nil {
 			_ = s.stop()
-			s.cmd = nil
+			s.proc = nil
 		}
 		return fmt.Errorf("prosody: restart: %w", err)
 	}

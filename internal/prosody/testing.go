@@ -2,9 +2,10 @@ package prosody
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
+
+	"mmsprofile/internal/daemon"
 )
 
 // startTimeout bounds StartT's wait for the ports; prosody normally opens
@@ -17,29 +18,12 @@ const startTimeout = 30 * time.Second
 // test fails, prosody's log is written to the test log.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if err := Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	s, err := Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() && s.LogFile != "" {
-			if b, err := s.ReadLog(); err != nil {
-				t.Log(err)
-			} else {
-				t.Logf("prosody log (%s):\n%s", s.LogFile, b)
+	return daemon.StartT(t, Installed(), startTimeout,
+		func(ctx context.Context) (*Server, error) { return Start(ctx, opts) },
+		func(s *Server) string {
+			if s.LogFile == "" {
+				return "" // it went to Options.Log
 			}
-		}
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+			return "prosody log (" + s.LogFile + ")"
+		})
 }

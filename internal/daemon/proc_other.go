@@ -1,10 +1,10 @@
 //go:build !linux
 
-package prosody
+package daemon
 
 import "syscall"
 
-// sysProcAttr puts prosody in its own process group, so that Close can
+// sysProcAttr puts the process in its own process group, so that Stop can
 // signal it and anything it spawned.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}

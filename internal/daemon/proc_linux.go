@@ -1,11 +1,11 @@
-package prosody
+package daemon
 
 import "syscall"
 
-// sysProcAttr puts prosody in its own process group, so that Close can
+// sysProcAttr puts the process in its own process group, so that Stop can
 // signal it and anything it spawned, and a Ctrl-C meant for the test binary
 // does not hit it first. Pdeathsig kills it when the process that started
-// it dies without calling Close, as a test binary does when `go test
+// it dies without stopping it, as a test binary does when `go test
 // -timeout` fires: otherwise such servers outlive their tests. The kernel
 // ties Pdeathsig to the starting OS thread, which the Go runtime keeps
 // alive unless a goroutine exits while locked to it (runtime.LockOSThread),
