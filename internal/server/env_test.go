@@ -115,6 +115,9 @@ func startWith(t testing.TB, opts envOptions) *env {
 	if !strings.Contains(opts.extra, "[email]") {
 		opts.extra += "\n[email]\nlisten = \"\"\n"
 	}
+	if !strings.Contains(opts.extra, "[http]") {
+		opts.extra += "\n[http]\nlisten = \"\"\n"
+	}
 	raw := fmt.Sprintf(`
 [xmpp]
 component = %q
@@ -134,8 +137,6 @@ password = %q
 submit_url = %q
 sender_address = "12345"
 vaspid = "mmsprofile-test"
-[http]
-listen = ""
 [publish]
 retry_min = "200ms"
 poll = "1s"

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mmsprofile.toml")
+	raw := fmt.Sprintf(`[xmpp]
+component = "mms.example.org"
+secret = "s"
+domains = ["example.org"]
+[storage]
+dsn = %q
+[mm7]
+username = "relay"
+password = "pw"
+[profile]
+default_country_code = "1"
+`, filepath.Join(dir, "state.db"))
+	if err := os.WriteFile(path, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mmsprofile(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// An operator's day: check the file, link, list, audit, unlink.
+func TestOperatorCommands(t *testing.T) {
+	cfg := writeConfig(t)
+	steps := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"check-config", "-config", cfg}, 0, "configuration ok"},
+		{[]string{"migrate", "-config", cfg}, 0, "schema is at version"},
+		{[]string{"link", "-config", cfg, "alice@example.org", "(202) 555-0143"}, 0, "linked +12025550143 to alice@example.org"},
+		{[]string{"link", "-config", cfg, "bob@example.org", "+12025550143"}, 1, "already linked to another account"},
+		{[]string{"link", "-config", cfg, "mallory@elsewhere.net", "+12025550199"}, 1, "not in xmpp.domains"},
+		{[]string{"link", "-config", cfg, "alice@example.org/phone", "+12025550199"}, 1, "bare JID"},
+		{[]string{"link", "-config", cfg, "bob@example.org", "12"}, 1, "not a phone number"},
+		{[]string{"links", "-config", cfg}, 0, "alice@example.org  +12025550143"},
+		{[]string{"links", "-config", cfg, "-jid", "bob@"}, 0, "JID"},
+		{[]string{"audit", "-config", cfg}, 0, "cli"},
+		{[]string{"unlink", "-config", cfg, "+1 202 555 0143"}, 0, "unlinked +12025550143 from alice@example.org"},
+		{[]string{"unlink", "-config", cfg, "alice@example.org"}, 1, "no link"},
+		{[]string{"version"}, 0, "mmsprofile"},
+		{[]string{"link", "alice@example.org"}, 2, "-config FILE is required"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+	}
+	for _, s := range steps {
+		code, out, errOut := mmsprofile(t, s.args...)
+		if code != s.code || !strings.Contains(out+errOut, s.contains) {
+			t.Errorf("mmsprofile %s: exit %d, output %q%q; want exit %d containing %q",
+				strings.Join(s.args, " "), code, out, errOut, s.code, s.contains)
+		}
+	}
+	// The listing filtered to bob shows no alice.
+	_, out, _ := mmsprofile(t, "links", "-config", cfg, "-jid", "bob@")
+	if strings.Contains(out, "alice") {
+		t.Errorf("filtered listing shows alice:\n%s", out)
+	}
+}
+
+func TestCheckConfigNamesTheProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(path, []byte("[xmpp]\ncomponent = \"mms.example.org\"\n[avatar]\nsize = 3\n"), 0o600)
+	code, _, errOut := mmsprofile(t, "check-config", "-config", path)
+	for _, want := range []string{"xmpp.secret", "xmpp.domains", "avatar.size 3"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stderr %q: want %q", code, errOut, want)
+		}
+	}
+}
+
+func TestIngestEmailUsageIsEXUsage(t *testing.T) {
+	code, _, _ := mmsprofile(t, "ingest-email", "-nonsense")
+	if code != exUsage {
+		t.Fatalf("exit %d, want %d", code, exUsage)
+	}
+}
