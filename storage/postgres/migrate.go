@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,39 +24,6 @@ func migrationFS() fs.FS {
 	return sub
 }
 
-// migration is one NNNN_name.sql file.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads every .sql file of fsys and checks that versions
-// run 1, 2, 3… without gaps, so a missing file cannot be skipped silently.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names { // Glob returns them sorted
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
-		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("migration %s: version %d, want %d", name, v, len(ms)+1)
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(name), ".sql"), sql: string(b)})
-	}
-	return ms, nil
-}
-
 // Migrate brings the schema to the latest version. Each migration runs in
 // a transaction of its own with its schema_migrations row, so a failed one
 // leaves the database at the version before it. A session advisory lock
@@ -70,7 +34,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
-	ms, err := loadMigrations(fsys)
+	ms, err := storage.LoadMigrations(fsys)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -105,15 +69,15 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			// No arguments: pgx sends it as a simple query, so a file
 			// may hold several statements.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`,
-				m.version, m.name, time.Now())
+				m.Version, m.Name, time.Now())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migrate to %d (%s): %w", m.version, m.name, err)
+			return fmt.Errorf("postgres: migrate to %d (%s): %w", m.Version, m.Name, err)
 		}
 	}
 	return nil

@@ -60,7 +60,7 @@ func TestMigrations(t *testing.T) {
 		}
 	}
 	s := openT(t, dsn, Options{})
-	ms, err := loadMigrations(migrationFS())
+	ms, err := storage.LoadMigrations(migrationFS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestMigrations(t *testing.T) {
 	// A broken migration leaves the database where it was.
 	files := fstest.MapFS{}
 	for _, m := range ms {
-		files[m.name+".sql"] = &fstest.MapFile{Data: []byte(m.sql)}
+		files[m.Name+".sql"] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
 	next := len(ms) + 1
 	broken := fstest.MapFS{}

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"mmsprofile/storage"
@@ -26,39 +23,6 @@ func migrationFS() fs.FS {
 	return sub
 }
 
-// migration is one NNNN_name.sql file.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads every .sql file of fsys and checks that versions
-// run 1, 2, 3… without gaps, so a missing file cannot be skipped silently.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names { // Glob returns them sorted
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
-		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("migration %s: version %d, want %d", name, v, len(ms)+1)
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(name), ".sql"), sql: string(b)})
-	}
-	return ms, nil
-}
-
 // Migrate brings the schema to the latest version. Each migration runs in a
 // transaction of its own together with its schema_migrations row, so a
 // failed one leaves the database at the version before it. It is safe to
@@ -69,7 +33,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
-	ms, err := loadMigrations(fsys)
+	ms, err := storage.LoadMigrations(fsys)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
@@ -104,21 +68,21 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 			if v > len(ms) {
 				return tooNew(v, len(ms))
 			}
-			if v >= m.version {
+			if v >= m.Version {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
-				m.version, m.name, formatTime(time.Now()))
+				m.Version, m.Name, formatTime(time.Now()))
 			return err
 		})
 		if errors.Is(err, storage.ErrSchemaTooNew) {
 			return err
 		}
 		if err != nil {
-			return fmt.Errorf("sqlite: migrate to %d (%s): %w", m.version, m.name, err)
+			return fmt.Errorf("sqlite: migrate to %d (%s): %w", m.Version, m.Name, err)
 		}
 	}
 	return nil

@@ -44,7 +44,7 @@ func TestStoreFile(t *testing.T) {
 
 func latest(t testing.TB) int {
 	t.Helper()
-	ms, err := loadMigrations(migrationFS())
+	ms, err := storage.LoadMigrations(migrationFS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,9 +224,9 @@ func TestMigrationNames(t *testing.T) {
 		for _, f := range tc.files {
 			m[f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
 		}
-		_, err := loadMigrations(m)
+		_, err := storage.LoadMigrations(m)
 		if (err == nil) != tc.ok {
-			t.Errorf("loadMigrations(%v) = %v, want ok %v", tc.files, err, tc.ok)
+			t.Errorf("storage.LoadMigrations(%v) = %v, want ok %v", tc.files, err, tc.ok)
 		}
 	}
 }
