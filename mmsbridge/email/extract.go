@@ -213,7 +213,7 @@ func (w *walker) walk(h textproto.Header, body io.Reader, depth int, path string
 		return fmt.Errorf("email: more than %d parts: %w", w.lim.MaxParts, ErrLimit)
 	}
 	ct := h.Get("Content-Type")
-	mt, params := parseMediaType(ct)
+	mt, params := lenient.MediaType(ct)
 	if mt == "" || !strings.Contains(mt, "/") {
 		mt = "text/plain"
 	}
@@ -258,7 +258,7 @@ func (w *walker) walk(h textproto.Header, body io.Reader, depth int, path string
 		contentID: strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>"),
 		alt:       alt,
 	}
-	disp, dparams := parseMediaType(h.Get("Content-Disposition"))
+	disp, dparams := lenient.MediaType(h.Get("Content-Disposition"))
 	l.disposition = disp
 	l.filename = decodeHeader(dparams["filename"])
 	if l.filename == "" {

@@ -4,74 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/textproto"
 	"strings"
 
 	"mmsprofile/internal/lenient"
 )
-
-// parseMediaType parses a Content-Type leniently. mime.ParseMediaType is
-// tried first (it knows RFC 2231 continuations); where it refuses what real
-// MMSCs send (an unquoted type=text/xml, a dangling ";", a stray space),
-// a forgiving split on ";" and "=" is used instead. Media type and
-// parameter names come back lower-case.
-func parseMediaType(v string) (string, map[string]string) {
-	mt, params, err := mime.ParseMediaType(v)
-	if err == nil {
-		return mt, params
-	}
-	params = map[string]string{}
-	fields := splitParams(v)
-	if len(fields) == 0 {
-		return "", params
-	}
-	mt = strings.ToLower(strings.TrimSpace(fields[0]))
-	for _, f := range fields[1:] {
-		k, val, ok := strings.Cut(f, "=")
-		if !ok {
-			continue
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		val = strings.TrimSpace(val)
-		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-			val = strings.ReplaceAll(val[1:len(val)-1], `\"`, `"`)
-		}
-		if k != "" {
-			if _, dup := params[k]; !dup {
-				params[k] = val
-			}
-		}
-	}
-	return mt, params
-}
-
-// splitParams splits a header value on ";" outside double quotes.
-func splitParams(v string) []string {
-	var out []string
-	quoted := false
-	start := 0
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '"':
-			quoted = !quoted
-		case '\\':
-			if quoted {
-				i++
-			}
-		case ';':
-			if !quoted {
-				out = append(out, v[start:i])
-				start = i + 1
-			}
-		}
-	}
-	if start < len(v) {
-		out = append(out, v[start:])
-	}
-	return out
-}
 
 // cleanID turns a Content-ID, a start parameter or a cid: reference into
 // a comparable form: no "cid:" (written with any case or a space after
@@ -135,7 +73,7 @@ func readMultipart(body io.Reader, boundary string, maxParts int) ([]*rawPart, e
 			return parts, fmt.Errorf("read part %d body: %w: %w", len(parts)+1, errCorrupt, err)
 		}
 		rp := &rawPart{header: p.Header}
-		rp.mediaType, rp.params = parseMediaType(p.Header.Get("Content-Type"))
+		rp.mediaType, rp.params = lenient.MediaType(p.Header.Get("Content-Type"))
 		rp.body = lenient.Transfer(raw, p.Header.Get("Content-Transfer-Encoding"))
 		parts = append(parts, rp)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"mmsprofile/mmsbridge"
+
+	"mmsprofile/internal/lenient"
 )
 
 // Parse reads one MM7 request (any kind) without side effects.
@@ -46,7 +48,7 @@ type parser struct {
 }
 
 func (p *parser) parse(contentType string, data []byte) (*Request, error) {
-	mt, params := parseMediaType(contentType)
+	mt, params := lenient.MediaType(contentType)
 	var (
 		root    *rawPart
 		others  []*rawPart
@@ -421,7 +423,7 @@ func (p *parser) walk(e *rawPart, level int, leaves *[]*rawPart) error {
 func filename(rp *rawPart) string {
 	name := ""
 	if cd := rp.header.Get("Content-Disposition"); cd != "" {
-		_, params := parseMediaType(cd)
+		_, params := lenient.MediaType(cd)
 		name = params["filename"]
 	}
 	if name == "" {

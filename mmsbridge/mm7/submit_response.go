@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"mmsprofile/internal/lenient"
 )
 
 // submitAnswer is what was read from an MMSC's SubmitRsp.
@@ -39,7 +41,7 @@ func readSubmitResponse(httpStatus int, contentType string, body []byte) (submit
 		}
 	}
 	xmlBody, charset := body, ""
-	mt, params := parseMediaType(contentType)
+	mt, params := lenient.MediaType(contentType)
 	if strings.HasPrefix(mt, "multipart/") {
 		// SOAP with attachments in an answer is rare, but allowed.
 		parts, err := readMultipart(bytes.NewReader(body), params["boundary"], 8)
