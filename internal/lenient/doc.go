@@ -1,3 +1,3 @@
-// Package lenient decodes transfer encodings the way phones, MMSCs and
-// carrier gateways really write them: base64 with junk, QP with stray '='.
+// Package lenient reads MIME the way phones, MMSCs and carrier gateways
+// really write it: base64 with junk, QP with stray '=', sloppy media types.
 package lenient
