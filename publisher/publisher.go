@@ -147,9 +147,22 @@ func (p *Publisher) Wake() {
 
 // Run drains the outbox until ctx ends.
 func (p *Publisher) Run(ctx context.Context) error {
+	return p.RunUntil(ctx, nil)
+}
+
+// RunUntil is Run that also returns, without error, once stop is closed —
+// but only between passes: an item being published is finished and marked,
+// where cancelling ctx could leave one applied by the server yet not
+// marked done, to be published again.
+func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 	t := time.NewTicker(p.cfg.Poll)
 	defer t.Stop()
 	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
 		more, err := p.Drain(ctx)
 		if err != nil && ctx.Err() == nil {
 			p.log.Error("outbox drain failed", "err", err)
@@ -160,6 +173,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-stop:
+			return nil
 		case <-p.wake:
 		case <-t.C:
 		}

@@ -104,6 +104,30 @@ func (n *node) Kill() {
 	<-n.exited
 }
 
+// Terminate sends SIGTERM, as systemd does to stop a unit, and returns
+// when it was sent.
+func (n *node) Terminate() time.Time {
+	n.t.Helper()
+	at := time.Now()
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		n.t.Fatalf("%s: SIGTERM: %v", n.name, err)
+	}
+	return at
+}
+
+// WaitExit waits at most timeout for serve to exit and returns its exit
+// status (-1 when a signal ended it). A serve still running then fails t;
+// the cleanup kills it.
+func (n *node) WaitExit(timeout time.Duration) int {
+	n.t.Helper()
+	select {
+	case <-n.exited:
+	case <-time.After(timeout):
+		n.t.Fatalf("%s: serve still running %v after being told to stop\n%s", n.name, timeout, n.logTail())
+	}
+	return n.cmd.ProcessState.ExitCode()
+}
+
 func (n *node) cleanup() {
 	select {
 	case <-n.exited:

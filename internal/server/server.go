@@ -81,6 +81,9 @@ type Server struct {
 	mm7Addr   net.Addr
 	httpAddr  net.Addr
 	emailAddr net.Addr
+	// stopPublisher halts the running outbox drain between two passes
+	// and reports whether it did before ctx ended; set while leading.
+	stopPublisher func(context.Context) bool
 }
 
 // New prepares the service; Run starts it. version is reported in the
@@ -320,15 +323,43 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Warn("email listener shutdown", "err", err)
 		}
 	}
-	// One last pass so what was just accepted goes out if it can.
-	if s.comp.Connected() {
-		if _, err := s.pub.Drain(shutdownCtx); err != nil {
-			s.log.Warn("final outbox pass", "err", err)
-		}
-	}
+	s.flushOutbox(shutdownCtx)
 	stopBG()
 	<-leading
 	return nil
+}
+
+// flushOutbox publishes, on the leader, what was accepted before the stop,
+// as far as the grace period allows. The running publisher is stopped first
+// so that no item is published by both, or cut off after the server applied
+// it but before it was marked done; the component stays up meanwhile.
+func (s *Server) flushOutbox(ctx context.Context) {
+	s.mu.Lock()
+	stop := s.stopPublisher
+	s.mu.Unlock()
+	if stop == nil {
+		return // not leading: the leader publishes what we accepted
+	}
+	if !stop(ctx) {
+		s.log.Warn("stopping while a publish is still under way; the next leader finishes the outbox")
+		return
+	}
+	// A component in reconnect backoff may come back within the grace.
+	for !s.comp.Connected() {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("stopping with the outbox not flushed: the component is not connected; the next leader publishes it")
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for more := true; more && ctx.Err() == nil; {
+		var err error
+		if more, err = s.pub.Drain(ctx); err != nil {
+			s.log.Warn("final outbox pass", "err", err)
+			return
+		}
+	}
 }
 
 // lead runs the publishing side (component connection, outbox drain,
@@ -371,10 +402,30 @@ func (s *Server) lead(ctx context.Context) {
 func (s *Server) runLeader(ctx context.Context, wake <-chan struct{}) {
 	s.leading.Store(true)
 	defer s.leading.Store(false)
+	// A stopping server halts the publisher between two passes and then
+	// flushes the outbox itself while the component stays up.
+	pubStop, pubDone := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.mu.Lock()
+	s.stopPublisher = func(ctx context.Context) bool {
+		once.Do(func() { close(pubStop) })
+		select {
+		case <-pubDone:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stopPublisher = nil
+		s.mu.Unlock()
+	}()
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); s.comp.Run(ctx) }()
-	go func() { defer wg.Done(); s.pub.Run(ctx) }()
+	go func() { defer wg.Done(); defer close(pubDone); s.pub.RunUntil(ctx, pubStop) }()
 	go func() { defer wg.Done(); s.prune(ctx) }()
 	if wake != nil {
 		wg.Add(1)
