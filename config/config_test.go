@@ -113,3 +113,35 @@ func TestSecretFile(t *testing.T) {
 		t.Fatalf("want both-set error, got %v", err)
 	}
 }
+
+// Every key the program reads is documented in config.example.toml (as a
+// setting or a commented-out example).
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := string(raw)
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			key := f.Tag.Get("toml")
+			if key == "" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)) {
+				walk(prefix+key+".", ft)
+				continue
+			}
+			if !strings.Contains(example, "\n"+key+" =") && !strings.Contains(example, "# "+key+" =") {
+				t.Errorf("%s%s is not documented in config.example.toml", prefix, key)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(Config{}))
+}
