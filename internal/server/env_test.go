@@ -170,7 +170,7 @@ service_number = "12345"
 // is ready.
 func runServer(ctx context.Context, t testing.TB, cfg config.Config, log *slog.Logger) *server.Server {
 	t.Helper()
-	srv, err := server.New(ctx, cfg, log)
+	srv, err := server.New(ctx, cfg, log, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,9 +86,9 @@ type Server struct {
 	stopPublisher func(context.Context) bool
 }
 
-// New prepares the service; Run starts it. version is reported in the
-// metrics.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, version ...string) (*Server, error) {
+// New prepares the service; Run starts it. version is the program's, for
+// the metrics' build info.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (*Server, error) {
 	store, err := OpenStore(ctx, cfg.Storage)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version ...st
 		// (ejabberd < 24.10); an empty URL turns it off.
 		EjabberdAPI: ejabberdapi.Client{URL: cfg.Ejabberd.APIURL, User: cfg.Ejabberd.APIUser, Password: cfg.Ejabberd.APIPassword},
 	}, log.With("part", "publisher"))
-	m := metrics.New(metrics.Options{Version: strings.Join(version, ""), Outbox: store.OutboxStats})
+	m := metrics.New(metrics.Options{Version: version, Outbox: store.OutboxStats})
 	comp.OnState = m.ComponentUp
 	pub.OnResult = func(r publisher.Result) {
 		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed,
