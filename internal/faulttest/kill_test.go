@@ -34,13 +34,21 @@ func TestKilledBeforePublish(t *testing.T) {
 		t.Fatalf("published before the kill: %s", describe(evs))
 	}
 
+	e.restartAndCheck(ups, 2)
+}
+
+// restartAndCheck reopens the component link, starts serve again as node
+// "b", and checks that the pending updates ups are published, each once,
+// as want avatar events.
+func (e *env) restartAndCheck(ups []update, want int) {
+	e.t.Helper()
 	e.gate.Open()
 	restarted := time.Now()
 	e.startNode("b")
 	evs := e.settle(ups)
-	t.Logf("published %v after serve was started again; events: %s", lastAt(evs).Sub(restarted).Round(time.Millisecond), describe(evs))
+	e.t.Logf("published %v after serve was started again; events: %s", lastAt(evs).Sub(restarted).Round(time.Millisecond), describe(evs))
 	e.checkPublished(evs, ups, false)
-	if len(evs) != 2 {
-		t.Errorf("%d avatar events, want 2", len(evs))
+	if len(evs) != want {
+		e.t.Errorf("%d avatar events, want %d", len(evs), want)
 	}
 }

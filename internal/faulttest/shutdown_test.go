@@ -323,15 +323,7 @@ func TestShutdownComponentCut(t *testing.T) {
 		t.Errorf("published with the component link cut: %s", describe(evs))
 	}
 
-	e.gate.Open()
-	restarted := time.Now()
-	e.startNode("b")
-	evs := e.settle(ups)
-	t.Logf("published %v after serve was started again; events: %s", lastAt(evs).Sub(restarted).Round(time.Millisecond), describe(evs))
-	e.checkPublished(evs, ups, false)
-	if len(evs) != 1 {
-		t.Errorf("%d avatar events, want 1", len(evs))
-	}
+	e.restartAndCheck(ups, 1)
 }
 
 // lastComponentSession returns the lines Prosody logged for the newest
