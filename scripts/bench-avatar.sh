@@ -9,6 +9,9 @@
 #   convert  ImageMagick, a process per picture, as the issue words it
 #   hint     the same with -define jpeg:size= (256 px, never over the picture)
 #   vipsthumbnail  the libvips command, a process per picture
+#   djpeg    libjpeg-turbo's decode alone at the DCT scale 128 px needs
+#            (1/8 or 1/4), a process per picture: the floor under any
+#            backend built on libjpeg, shown beside the goals it bounds
 #
 # Each round runs every contender on every file back to back, so they share
 # the machine's load; a contender's number is its best round (in-process:
@@ -97,6 +100,19 @@ while [ "$round" -lt "$ROUNDS" ]; do
 				;;
 			esac
 		fi
+		case $f in
+		*.jpg)
+			if have djpeg; then
+				w=${f%%x*}
+				h=${f#*x}
+				h=${h%%[.-]*}
+				side=$((w < h ? w : h))
+				denom=8
+				while [ "$denom" -gt 1 ] && [ $((side / denom)) -lt 128 ]; do denom=$((denom / 2)); done
+				echo "djpeg $f $(ms_per_op "$N" djpeg -scale "1/$denom" -outfile /dev/null "$in")" >>"$times"
+			fi
+			;;
+		esac
 		if have vipsthumbnail; then
 			echo "vipsthumbnail $f $(ms_per_op "$N" vipsthumbnail "$in" -s 128x128 -m centre \
 				-o "$out[strip]")" >>"$times"
@@ -114,17 +130,18 @@ awk -v files="$files" '
 	function show(v) { return v == "" ? "-" : sprintf("%.1f", v) }
 	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
 	END {
-		printf "%-20s %6s %7s %6s %7s %7s %6s %6s | %9s %9s %9s %9s\n", "picture", "go", "imaging", "vips", "vipsref", "convert", "hint", "vthumb", "imaging/go", "bestIM/go", "bestIM/vips", "vips/ref"
+		printf "%-20s %6s %7s %6s %7s %7s %6s %6s %6s | %9s %9s %9s %9s %10s\n", "picture", "go", "imaging", "vips", "vipsref", "convert", "hint", "vthumb", "djpeg", "imaging/go", "bestIM/go", "bestIM/vips", "vips/ref", "bestIM/djpeg"
 		n = split(files, fs, " ")
 		for (j = 1; j <= n; j++) {
 			f = fs[j]
 			g = get("go", f); im = get("imaging", f); v = get("vips", f); r = get("vipsref", f)
-			c = get("convert", f); h = get("hint", f); t = get("vipsthumbnail", f)
+			c = get("convert", f); h = get("hint", f); t = get("vipsthumbnail", f); d = get("djpeg", f)
 			bim = c; if (h != "" && (bim == "" || h < bim)) bim = h
-			printf "%-20s %6s %7s %6s %7s %7s %6s %6s | %9s %9s %9s %9s\n", f, show(g), show(im), show(v), show(r), show(c), show(h), show(t), ratio(im, g), ratio(bim, g), ratio(bim, v), ratio(v, r)
+			printf "%-20s %6s %7s %6s %7s %7s %6s %6s %6s | %9s %9s %9s %9s %10s\n", f, show(g), show(im), show(v), show(r), show(c), show(h), show(t), show(d), ratio(im, g), ratio(bim, g), ratio(bim, v), ratio(v, r), ratio(bim, d)
 		}
 	}' "$times"
 echo "goals: imaging/go >= 2; bestIM/vips >= 2; vips/ref <= 1.3"
+echo "(bestIM/djpeg under 2: libjpeg-turbo's decode alone is over half ImageMagick's time, so no libjpeg-based backend can reach 2x there)"
 
 echo
 echo "peak resident memory, MB (VmHWM of a process after a 64 px warm-up -> after one picture)"

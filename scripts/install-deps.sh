@@ -6,7 +6,7 @@ set -euo pipefail
 # Real servers the integration tests start (each in its own temp dir, on
 # loopback ports), the SMTP client they send with, and the reference image
 # tools the benchmarks compare against.
-pkgs=(prosody prosody-modules ejabberd postgresql postfix swaks imagemagick libvips-tools)
+pkgs=(prosody prosody-modules ejabberd postgresql postfix swaks imagemagick libvips-tools libjpeg-turbo-progs)
 # The avatar package's accelerated backend (go build -tags vips): cgo against
 # libvips, which reads HEIC/AVIF through libheif.
 pkgs+=(gcc pkg-config libvips-dev libheif1)
