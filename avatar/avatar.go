@@ -111,6 +111,13 @@ type Standard struct {
 	// Backend names the decoder: "" for the best in this build, or one of
 	// Backends().
 	Backend string
+
+	// Renditions lists the square sides of larger copies Make adds to the
+	// Image as JPEG (see Rendition), each over Size and at most
+	// MaxRenditionSide; empty makes none. RenditionQuality is their JPEG
+	// quality, default 85.
+	Renditions       []int
+	RenditionQuality int
 }
 
 // Image is a picture brought to the standard.
@@ -119,6 +126,9 @@ type Image struct {
 	Type          string // media type of Data, "image/png"
 	Width, Height int    // Size x Size, smaller only when MaxBytes forced it
 	Data          []byte
+	// Renditions are the larger copies Standard.Renditions asked for that
+	// the picture could fill, smallest first.
+	Renditions []Rendition
 }
 
 // withDefaults fills zero fields, so callers may set only what they change.
@@ -153,6 +163,9 @@ func (s Standard) withDefaults() Standard {
 	if s.HookTimeout <= 0 {
 		s.HookTimeout = DefaultHookTimeout
 	}
+	if s.RenditionQuality <= 0 {
+		s.RenditionQuality = DefaultRenditionQuality
+	}
 	return s
 }
 
@@ -174,6 +187,9 @@ func (s Standard) Check() error {
 			return fmt.Errorf("avatar: accept: unknown type %q, want some of %s", t, strings.Join(InputTypes(), ", "))
 		}
 	}
+	if err := s.checkRenditions(); err != nil {
+		return err
+	}
 	if _, err := s.backend(); err != nil {
 		return err
 	}
@@ -184,7 +200,10 @@ func (s Standard) Check() error {
 // vips backend; whatever it is labelled), applies its EXIF orientation,
 // crops or fits it to a square, resizes it to s.Size and encodes it as PNG
 // within s.MaxBytes. The result is built from pixels only, so no metadata of
-// the input survives.
+// the input survives. When s.Renditions asks for larger copies, the picture
+// is decoded once at the largest side it can fill, and the avatar and each
+// JPEG rendition are resampled from that; sides it cannot fill are left
+// out. The Hook sees the PNG only.
 //
 // Errors match one of the Err… sentinels with errors.Is, or are ctx's
 // error; their text is fit to show the sender.
@@ -233,7 +252,17 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 		return Image{}, err
 	}
 
-	sq, err := s.scale(ctx, be, f, data, hdr)
+	// With renditions the picture is decoded once, at the largest side
+	// it can fill, and the avatar is made from that.
+	var (
+		sq         scaled
+		renditions []Rendition
+	)
+	if sides := s.renditionSides(hdr); len(sides) == 0 {
+		sq, err = s.scale(ctx, be, f, data, hdr)
+	} else {
+		sq, renditions, err = s.scaleWithRenditions(ctx, be, f, data, hdr, sides)
+	}
 	if err != nil {
 		return Image{}, err
 	}
@@ -268,11 +297,12 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 	}
 	sum := sha1.Sum(enc)
 	return Image{
-		ID:     hex.EncodeToString(sum[:]),
-		Type:   "image/png",
-		Width:  side,
-		Height: side,
-		Data:   enc,
+		ID:         hex.EncodeToString(sum[:]),
+		Type:       "image/png",
+		Width:      side,
+		Height:     side,
+		Data:       enc,
+		Renditions: renditions,
 	}, nil
 }
 
@@ -283,6 +313,11 @@ func (s Standard) scale(ctx context.Context, be backend, f format, data []byte, 
 		return scaled{}, fmt.Errorf("avatar: waiting to decode: %w", err)
 	}
 	defer s.Limiter.release()
+	return s.scaleHeld(ctx, be, f, data, hdr)
+}
+
+// scaleHeld is scale for a caller that holds a Limiter slot.
+func (s Standard) scaleHeld(ctx context.Context, be backend, f format, data []byte, hdr header) (scaled, error) {
 	if err := ctx.Err(); err != nil {
 		return scaled{}, fmt.Errorf("avatar: %w", err)
 	}

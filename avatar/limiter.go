@@ -5,7 +5,8 @@ import "context"
 // A Limiter caps how many pictures are decoded at once, so that a burst of
 // 12 MP photos waits its turn instead of taking the memory of all of them
 // together (a decoded 12 MP JPEG alone is 18 MB in Go). Only the decode and
-// resize hold a slot: the PNG budget and the hook work on the small result.
+// resize (and the encoding of renditions, from the large result) hold a
+// slot: the PNG budget and the hook work on the small result.
 type Limiter struct {
 	slots chan struct{}
 }

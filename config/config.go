@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -171,11 +172,27 @@ type Avatar struct {
 	MaxConcurrent int `toml:"max_concurrent"`
 	// Backend is "" (the best built in), "go" or "vips".
 	Backend string `toml:"backend"`
+	// Renditions are the square sides, in pixels, of larger JPEG copies
+	// served under http.public_url and listed after the PNG in the avatar
+	// metadata; each over Size and at most MaxRenditionSide. Used only
+	// while http.public_url is set.
+	Renditions []int `toml:"renditions"`
+	// RenditionQuality is their JPEG quality, 1 to 100.
+	RenditionQuality int `toml:"rendition_quality"`
 }
 
-// HTTP is the metrics and health endpoint.
+// MaxRenditionSide bounds avatar.renditions: a larger copy would cost more
+// to make and store than any client showing a contact's picture needs.
+const MaxRenditionSide = 2048
+
+// HTTP is the metrics and health endpoint, and where avatar renditions
+// are served.
 type HTTP struct {
 	Listen string `toml:"listen"`
+	// PublicURL is the absolute http(s) URL at which clients reach this
+	// listener's /avatar/ path (normally through a reverse proxy that
+	// forwards only that path); "" serves and publishes no renditions.
+	PublicURL string `toml:"public_url"`
 }
 
 // Profile holds the rules applied to an MMS.
@@ -294,6 +311,9 @@ func Default() Config {
 			MinDetail:     2,
 			HookTimeout:   5 * time.Second,
 			MaxConcurrent: 2,
+
+			Renditions:       []int{512},
+			RenditionQuality: 85,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9090"},
 		Profile: Profile{
@@ -510,6 +530,26 @@ func (c *Config) Validate() error {
 	if c.HTTP.Listen != "" {
 		checkHostPort(bad, "http.listen", c.HTTP.Listen)
 	}
+	if c.HTTP.PublicURL != "" {
+		if err := checkPublicURL(c.HTTP.PublicURL); err != nil {
+			bad("http.public_url %q: %v", c.HTTP.PublicURL, err)
+		}
+		if c.HTTP.Listen == "" {
+			bad("http.public_url is set but http.listen is \"\": renditions are served on http.listen")
+		}
+		// Checked only while they are used, so that a large avatar.size
+		// does not need renditions changed to keep the feature off.
+		seen := map[int]bool{}
+		for _, side := range c.Avatar.Renditions {
+			switch {
+			case side <= c.Avatar.Size || side > MaxRenditionSide:
+				bad("avatar.renditions: %d: each must be larger than avatar.size (%d) and at most %d pixels", side, c.Avatar.Size, MaxRenditionSide)
+			case seen[side]:
+				bad("avatar.renditions: %d is listed twice", side)
+			}
+			seen[side] = true
+		}
+	}
 
 	if c.Avatar.Size < 16 || c.Avatar.Size > 1024 {
 		bad("avatar.size %d: use 16 to 1024 pixels", c.Avatar.Size)
@@ -528,6 +568,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseColor(c.Avatar.Background); err != nil {
 		bad("avatar.background: %v", err)
+	}
+	if c.Avatar.RenditionQuality < 1 || c.Avatar.RenditionQuality > 100 {
+		bad("avatar.rendition_quality %d: use 1 to 100", c.Avatar.RenditionQuality)
 	}
 	if c.Avatar.MaxConcurrent < 1 || c.Avatar.MaxFrames < 1 || c.Avatar.MinSide < 1 || c.Avatar.HookTimeout <= 0 {
 		bad("avatar.max_concurrent, avatar.max_frames, avatar.min_side and avatar.hook_timeout must be > 0")
@@ -579,6 +622,26 @@ func checkHostPort(bad func(string, ...any), key, addr string) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		bad("%s %q: want host:port (%v)", key, addr, err)
 	}
+}
+
+// checkPublicURL accepts an absolute http or https URL that other URLs can
+// be built under: no query, fragment or credentials (it is published to
+// every contact).
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an absolute http:// or https:// URL")
+	case u.Host == "" || u.Opaque != "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("the URL must not hold credentials: it is published to every contact")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+		return errors.New("the URL must not have a query or fragment: paths are added to it")
+	}
+	return nil
 }
 
 // ParsePrefix reads an address ("192.0.2.7") or a CIDR block

@@ -145,3 +145,71 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	walk("", reflect.TypeOf(Config{}))
 }
+
+func TestRenditionKeys(t *testing.T) {
+	parse := func(t *testing.T, avatarKeys, httpKeys string) (Config, error) {
+		t.Helper()
+		raw := strings.Replace(contractKeys, "max_bytes = 65536", "max_bytes = 65536\n"+avatarKeys, 1)
+		raw = strings.Replace(raw, `listen = "127.0.0.1:9090"`, `listen = "127.0.0.1:9090"`+"\n"+httpKeys, 1)
+		return Parse([]byte(raw), "test.toml")
+	}
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := parse(t, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.HTTP.PublicURL != "" || !reflect.DeepEqual(cfg.Avatar.Renditions, []int{512}) || cfg.Avatar.RenditionQuality != 85 {
+			t.Fatalf("defaults: public_url %q, renditions %v, quality %d", cfg.HTTP.PublicURL, cfg.Avatar.Renditions, cfg.Avatar.RenditionQuality)
+		}
+	})
+	t.Run("a list replaces the default", func(t *testing.T) {
+		cfg, err := parse(t, "renditions = [1024, 256]\nrendition_quality = 70", `public_url = "https://xmpp.example.org/mms/"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cfg.Avatar.Renditions, []int{1024, 256}) || cfg.Avatar.RenditionQuality != 70 {
+			t.Fatalf("renditions %v, quality %d", cfg.Avatar.Renditions, cfg.Avatar.RenditionQuality)
+		}
+	})
+	t.Run("unchecked while off", func(t *testing.T) {
+		// A large avatar with the default renditions is fine while no
+		// public_url asks for them.
+		raw := strings.Replace(contractKeys, "size   = 128", "size   = 1024", 1)
+		if _, err := Parse([]byte(raw), "test.toml"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	bad := []struct {
+		name, avatar, http, want string
+	}{
+		{"relative url", "", `public_url = "/mms"`, "http.public_url"},
+		{"no scheme", "", `public_url = "xmpp.example.org/mms"`, "http.public_url"},
+		{"other scheme", "", `public_url = "ftp://xmpp.example.org/mms"`, "http.public_url"},
+		{"no host", "", `public_url = "https:///mms"`, "no host"},
+		{"query", "", `public_url = "https://xmpp.example.org/mms?x=1"`, "query or fragment"},
+		{"empty query", "", `public_url = "https://xmpp.example.org/mms?"`, "query or fragment"},
+		{"fragment", "", `public_url = "https://xmpp.example.org/mms#top"`, "query or fragment"},
+		{"credentials", "", `public_url = "https://u:p@xmpp.example.org/mms"`, "credentials"},
+		{"not over size", "renditions = [128]", `public_url = "https://xmpp.example.org"`, "avatar.renditions: 128"},
+		{"too large", "renditions = [4096]", `public_url = "https://xmpp.example.org"`, "avatar.renditions: 4096"},
+		{"twice", "renditions = [512, 512]", `public_url = "https://xmpp.example.org"`, "listed twice"},
+		{"quality 0", "rendition_quality = 0", "", "avatar.rendition_quality 0"},
+		{"quality 101", "rendition_quality = 101", "", "avatar.rendition_quality 101"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.avatar, tc.http)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("public url needs the listener", func(t *testing.T) {
+		raw := strings.Replace(contractKeys, `listen = "127.0.0.1:9090"`, "listen = \"\"\npublic_url = \"https://xmpp.example.org\"", 1)
+		_, err := Parse([]byte(raw), "test.toml")
+		if err == nil || !strings.Contains(err.Error(), "http.listen") {
+			t.Fatalf("error %v, want one naming http.listen", err)
+		}
+	})
+}

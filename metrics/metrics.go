@@ -24,6 +24,15 @@ const (
 	OutcomeShed     = "shed"     // refused unread because too much was in flight
 )
 
+// Results of one request for an avatar rendition, the "result" label of
+// mmsprofile_rendition_requests_total.
+const (
+	RenditionServed      = "served"
+	RenditionNotModified = "not_modified" // the client's copy is current (304)
+	RenditionNotFound    = "not_found"    // no such rendition, or not a rendition's name
+	RenditionUnavailable = "unavailable"  // the database did not answer (503)
+)
+
 // Outcomes of one publish attempt, the "outcome" label of
 // mmsprofile_updates_published_total.
 const (
@@ -63,6 +72,7 @@ type Metrics struct {
 	reconnects  prometheus.Counter
 	inFlight    prometheus.Gauge
 	shed        *prometheus.CounterVec
+	renditions  *prometheus.CounterVec
 
 	mu    sync.Mutex
 	wasUp bool // the component has been connected at least once
@@ -112,6 +122,8 @@ func New(opts Options) *Metrics {
 			"MMS being processed right now."),
 		shed: f.counterVec("mmsprofile_shed_total",
 			"MMS refused with retry-later because too many were in flight, by transport.", "transport"),
+		renditions: f.counterVec("mmsprofile_rendition_requests_total",
+			"Requests for avatar renditions over HTTP, by result (served, not_modified, not_found, unavailable).", "result"),
 	}
 
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -383,4 +395,13 @@ func (m *Metrics) Shed(transport string) {
 	}
 	m.shed.WithLabelValues(transport).Inc()
 	m.mms.WithLabelValues(transport, OutcomeShed, "overloaded").Inc()
+}
+
+// RenditionRequest counts one request for an avatar rendition by its
+// result (RenditionServed, …).
+func (m *Metrics) RenditionRequest(result string) {
+	if m == nil {
+		return
+	}
+	m.renditions.WithLabelValues(result).Inc()
 }

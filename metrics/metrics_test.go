@@ -37,6 +37,7 @@ func TestNilIsSafe(t *testing.T) {
 	m.ComponentUp(true)
 	m.InFlight(1)
 	m.Shed("email")
+	m.RenditionRequest(RenditionServed)
 	rcv := m.Receiver(mmsbridge.ReceiverFunc(func(context.Context, *mmsbridge.Message) error { return nil }))
 	if err := rcv.Receive(t.Context(), &mmsbridge.Message{}); err != nil {
 		t.Fatal(err)
@@ -174,6 +175,19 @@ func TestImageAndRateLimit(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.rateLimited.WithLabelValues("updates")); got != 2 {
 		t.Errorf("rate limited = %v, want 2", got)
+	}
+}
+
+func TestRenditionRequests(t *testing.T) {
+	m := newTest(t, Options{})
+	m.RenditionRequest(RenditionServed)
+	m.RenditionRequest(RenditionServed)
+	m.RenditionRequest(RenditionNotFound)
+	if got := testutil.ToFloat64(m.renditions.WithLabelValues(RenditionServed)); got != 2 {
+		t.Errorf("served = %v, want 2", got)
+	}
+	if n := testutil.CollectAndCount(m.renditions); n != 2 {
+		t.Errorf("rendition series = %d, want 2 (served, not_found)", n)
 	}
 }
 

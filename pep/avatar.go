@@ -21,6 +21,9 @@ type AvatarInfo struct {
 	Bytes  int
 	Width  int
 	Height int
+	// URL, when set, is where the image is fetched over HTTP instead of
+	// from the data node (XEP-0084 §4.2): never for the first info.
+	URL string
 }
 
 // AvatarData returns the <pubsub/> payload that publishes data to the
@@ -37,8 +40,9 @@ func AvatarData(id string, data []byte) []byte {
 }
 
 // AvatarMetadata returns the <pubsub/> payload that announces infos, the
-// first of which names the item (and must be the PNG: XEP-0084 requires
-// one, and servers converting to vCard read only the first).
+// first of which names the item (and must be the PNG in the data node:
+// XEP-0084 requires one, and servers converting to vCard read only the
+// first); the others may be other sizes and formats, fetched by URL.
 func AvatarMetadata(infos ...AvatarInfo) []byte {
 	var b bytes.Buffer
 	id := ""
@@ -48,8 +52,12 @@ func AvatarMetadata(infos ...AvatarInfo) []byte {
 	fmt.Fprintf(&b, `<pubsub xmlns='%s'><publish node='%s'><item id='%s'><metadata xmlns='%s'>`,
 		NSPubSub, NSAvatarMetadata, attr(id), NSAvatarMetadata)
 	for _, in := range infos {
-		fmt.Fprintf(&b, `<info bytes='%d' id='%s' type='%s' width='%d' height='%d'/>`,
+		fmt.Fprintf(&b, `<info bytes='%d' id='%s' type='%s' width='%d' height='%d'`,
 			in.Bytes, attr(in.ID), attr(in.Type), in.Width, in.Height)
+		if in.URL != "" {
+			fmt.Fprintf(&b, ` url='%s'`, attr(in.URL))
+		}
+		b.WriteString(`/>`)
 	}
 	b.WriteString(`</metadata></item></publish></pubsub>`)
 	return b.Bytes()

@@ -60,3 +60,25 @@ func TestAvatarMetadata(t *testing.T) {
 		t.Fatalf("info %+v", in)
 	}
 }
+
+// Renditions follow the PNG, each with its URL; the URL is escaped, and
+// the PNG has none.
+func TestAvatarMetadataURLs(t *testing.T) {
+	raw := AvatarMetadata(
+		AvatarInfo{ID: "png", Type: "image/png", Bytes: 10, Width: 128, Height: 128},
+		AvatarInfo{ID: "jpg", Type: "image/jpeg", Bytes: 20, Width: 512, Height: 512, URL: "https://example.org/a/jpg.jpg?x=1&y='2'<"},
+	)
+	var got struct {
+		Infos []struct {
+			ID  string  `xml:"id,attr"`
+			URL *string `xml:"url,attr"`
+		} `xml:"publish>item>metadata>info"`
+	}
+	if err := xml.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("%v in %s", err, raw)
+	}
+	if len(got.Infos) != 2 || got.Infos[0].ID != "png" || got.Infos[0].URL != nil || got.Infos[1].ID != "jpg" ||
+		got.Infos[1].URL == nil || *got.Infos[1].URL != "https://example.org/a/jpg.jpg?x=1&y='2'<" {
+		t.Fatalf("infos %+v in %s", got.Infos, raw)
+	}
+}

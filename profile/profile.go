@@ -224,7 +224,7 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 				}
 				return err
 			}
-			u.Avatar = &storage.Avatar{ID: img.ID, Type: img.Type, Width: img.Width, Height: img.Height, Data: img.Data}
+			u.Avatar = storedAvatar(img)
 		}
 	}
 	var prof outbox.Profile
@@ -358,6 +358,19 @@ func (s *Service) firstUsableImage(ctx context.Context, images []mmsbridge.Part)
 		}
 	}
 	return avatar.Image{}, mmsbridge.Refuse(mmsbridge.ReasonContent, "the picture cannot be used: %s", refusalText(firstErr))
+}
+
+// storedAvatar is img as it is committed: the avatar and its renditions,
+// which are stored in the same transaction so that their URLs work as
+// soon as the metadata naming them is published.
+func storedAvatar(img avatar.Image) *storage.Avatar {
+	a := &storage.Avatar{ID: img.ID, Type: img.Type, Width: img.Width, Height: img.Height, Data: img.Data}
+	for _, r := range img.Renditions {
+		a.Renditions = append(a.Renditions, storage.Rendition{
+			ID: r.ID, Type: r.Type, Width: r.Width, Height: r.Height, Bytes: len(r.Data), Data: r.Data,
+		})
+	}
+	return a
 }
 
 // refusalText strips the package prefixes from an avatar error so the

@@ -27,7 +27,13 @@ func (fakeImager) Make(_ context.Context, data []byte) (avatar.Image, error) {
 	case "bomb":
 		return avatar.Image{}, errors.Join(errors.New("avatar: decode jpeg 60000x60000"), avatar.ErrTooLarge)
 	}
-	return avatar.Image{ID: sha1hex(data), Type: "image/png", Width: 128, Height: 128, Data: data}, nil
+	img := avatar.Image{ID: sha1hex(data), Type: "image/png", Width: 128, Height: 128, Data: data}
+	if strings.HasPrefix(string(data), "large:") {
+		// A picture large enough for a rendition.
+		r := append([]byte("jpeg of "), data...)
+		img.Renditions = []avatar.Rendition{{ID: sha1hex(r), Type: "image/jpeg", Width: 512, Height: 512, Data: r}}
+	}
+	return img, nil
 }
 
 const (
@@ -429,5 +435,44 @@ func TestLinkEmailAddress(t *testing.T) {
 	var ue *UserError
 	if _, err := f.svc.RequestLink(t.Context(), "bob@example.org", "bob@example.net"); !errors.As(err, &ue) {
 		t.Fatalf("address link without service_email: %v", err)
+	}
+}
+
+// The renditions the imager made are committed with the avatar: the
+// publisher finds them on the item, the HTTP side by their id.
+func TestRenditionsAreCommitted(t *testing.T) {
+	f := newFixture(t)
+	f.link(t)
+	if err := f.svc.Receive(t.Context(), msg(aliceNumber, img("large:photo"))); err != nil {
+		t.Fatal(err)
+	}
+	want, err := fakeImager{}.Make(t.Context(), []byte("large:photo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := f.store.CurrentAvatar(t.Context(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := want.Renditions[0]
+	if cur.ID != want.ID || len(cur.Renditions) != 1 || cur.Renditions[0].ID != r.ID || cur.Renditions[0].Bytes != len(r.Data) ||
+		cur.Renditions[0].Type != "image/jpeg" || cur.Renditions[0].Width != 512 || cur.Renditions[0].Height != 512 {
+		t.Fatalf("current avatar %s with renditions %+v, want %s with %s", cur.ID, cur.Renditions, want.ID, r.ID)
+	}
+	var items int
+	for _, it := range f.pending(t) {
+		if it.Kind == storage.KindAvatar {
+			items++
+			if it.Avatar == nil || len(it.Avatar.Renditions) != 1 || it.Avatar.Renditions[0].ID != r.ID {
+				t.Fatalf("avatar item %+v", it.Avatar)
+			}
+		}
+	}
+	if items != 1 {
+		t.Fatalf("%d avatar items, want 1", items)
+	}
+	got, err := f.store.Rendition(t.Context(), r.ID)
+	if err != nil || string(got.Data) != string(r.Data) {
+		t.Fatalf("Rendition = %q, %v; want %q", got.Data, err, r.Data)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -83,6 +84,21 @@ type Config struct {
 	// PermissionsWait bounds the wait for a host to say what it grants,
 	// right after the component (re)connects.
 	PermissionsWait time.Duration
+
+	// PublicURL is where clients reach the avatar renditions over HTTP
+	// (see RenditionURL); "" lists none in the metadata, whatever is
+	// stored.
+	PublicURL string
+}
+
+// RenditionPath is the path, under Config.PublicURL, of the renditions:
+// RenditionPath + id + ".jpg". The HTTP side serves it.
+const RenditionPath = "/avatar/"
+
+// RenditionURL is the URL of the rendition id under publicURL, which may
+// end in a slash or not.
+func RenditionURL(publicURL, id string) string {
+	return strings.TrimRight(publicURL, "/") + RenditionPath + id + ".jpg"
 }
 
 // Result is reported after each attempt, for metrics and tests.
@@ -305,6 +321,8 @@ func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {
 
 // publishAvatar writes XEP-0084 data before metadata: a client that sees
 // the metadata event fetches the data at once, so it must already be there.
+// The metadata lists the inline PNG first, then each rendition by its URL
+// (committed with the avatar, so already served).
 func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage.Avatar) error {
 	if a == nil {
 		return errors.New("publisher: avatar item without image")
@@ -312,8 +330,18 @@ func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage
 	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarData(a.ID, a.Data)); err != nil {
 		return fmt.Errorf("publisher: avatar data for %s: %w", owner, err)
 	}
-	info := pep.AvatarInfo{ID: a.ID, Type: a.Type, Bytes: len(a.Data), Width: a.Width, Height: a.Height}
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarMetadata(info)); err != nil {
+	infos := []pep.AvatarInfo{{ID: a.ID, Type: a.Type, Bytes: len(a.Data), Width: a.Width, Height: a.Height}}
+	if p.cfg.PublicURL != "" {
+		for _, r := range a.Renditions {
+			n := r.Bytes
+			if n == 0 {
+				n = len(r.Data)
+			}
+			infos = append(infos, pep.AvatarInfo{ID: r.ID, Type: r.Type, Bytes: n, Width: r.Width, Height: r.Height,
+				URL: RenditionURL(p.cfg.PublicURL, r.ID)})
+		}
+	}
+	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarMetadata(infos...)); err != nil {
 		return fmt.Errorf("publisher: avatar metadata for %s: %w", owner, err)
 	}
 	return p.avatarToVCard(ctx, owner, a)

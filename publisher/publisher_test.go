@@ -295,3 +295,61 @@ func TestRepliesGoToTheirTransport(t *testing.T) {
 		t.Fatalf("email reply without a replier: %+v", failed)
 	}
 }
+
+// With a public URL, the metadata lists the PNG first (the item's id, in
+// the data node), then each rendition by URL; the vCard photo stays the
+// PNG. Without one, only the PNG, whatever is stored.
+func TestAvatarRenditionsListedByURL(t *testing.T) {
+	small, big := storetest.MakeRendition("s", 512, 300), storetest.MakeRendition("b", 1024, 900)
+	a := storetest.MakeAvatar("a", 200)
+	a.Renditions = []storage.Rendition{big, small}
+	for _, tt := range []struct {
+		name, publicURL string
+		want            []string
+	}{
+		{"with public url", "https://xmpp.example.org/mms/", []string{
+			`<info bytes='200' id='` + a.ID + `' type='image/png' width='128' height='128'/>`,
+			`<info bytes='300' id='` + small.ID + `' type='image/jpeg' width='512' height='512' url='https://xmpp.example.org/mms/avatar/` + small.ID + `.jpg'/>`,
+			`<info bytes='900' id='` + big.ID + `' type='image/jpeg' width='1024' height='1024' url='https://xmpp.example.org/mms/avatar/` + big.ID + `.jpg'/>`,
+		}},
+		{"without", "", []string{
+			`<info bytes='200' id='` + a.ID + `' type='image/png' width='128' height='128'/>`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &fakeServer{}
+			p, st := setupWith(t, w, nil, Config{PublicURL: tt.publicURL})
+			if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "k", JID: "alice@example.org", Number: "+1",
+				Avatar: a, Received: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Drain(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var meta string
+			for _, iq := range w.iqs {
+				if strings.Contains(iq, "urn:xmpp:avatar:metadata") {
+					meta = iq
+				}
+			}
+			want := `<item id='` + a.ID + `'><metadata xmlns='urn:xmpp:avatar:metadata'>` + strings.Join(tt.want, "") + `</metadata></item>`
+			if !strings.Contains(meta, want) {
+				t.Fatalf("metadata\n%s\nwant\n%s", meta, want)
+			}
+			if !strings.Contains(w.vcard, "<TYPE>image/png</TYPE>") || strings.Contains(w.vcard, "jpeg") {
+				t.Errorf("vcard photo is not the PNG alone:\n%s", w.vcard)
+			}
+		})
+	}
+}
+
+func TestRenditionURL(t *testing.T) {
+	for _, base := range []string{"https://h.example/p", "https://h.example/p/", "https://h.example/p//"} {
+		if got, want := RenditionURL(base, "abc"), "https://h.example/p/avatar/abc.jpg"; got != want {
+			t.Errorf("RenditionURL(%q) = %q, want %q", base, got, want)
+		}
+	}
+	if got, want := RenditionURL("http://h.example:8080", "abc"), "http://h.example:8080/avatar/abc.jpg"; got != want {
+		t.Errorf("RenditionURL = %q, want %q", got, want)
+	}
+}

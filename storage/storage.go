@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -74,6 +76,24 @@ type Avatar struct {
 	Width  int
 	Height int
 	Data   []byte
+	// Renditions are larger copies of the picture, served over HTTP by
+	// their id and listed after it in the XEP-0084 metadata. They are
+	// committed with the avatar (an avatar committed again takes the set
+	// of its latest commit) and read back with it without their Data:
+	// Store.Rendition reads one whole.
+	Renditions []Rendition
+}
+
+// Rendition is a larger copy of an avatar. Like pictures, renditions are
+// content-addressed and go only when no avatar kept has them.
+type Rendition struct {
+	ID     string // SHA-1 hex of Data
+	Type   string // media type, e.g. image/jpeg
+	Width  int
+	Height int
+	// Bytes is the size of Data, also where Data is not read.
+	Bytes int
+	Data  []byte
 }
 
 // Outbox kinds: what the publisher has to do for an item.
@@ -240,6 +260,8 @@ type Store interface {
 	CommitUpdate(ctx context.Context, u Update) (int64, error)
 	// CurrentAvatar returns the last avatar committed for jid.
 	CurrentAvatar(ctx context.Context, jid string) (Avatar, error)
+	// Rendition returns the rendition id with its Data, or ErrNotFound.
+	Rendition(ctx context.Context, id string) (Rendition, error)
 	// Profile returns jid's current profile, or ErrNotFound.
 	Profile(ctx context.Context, jid string) (Profile, error)
 	// RecentUpdates returns jid's newest updates first.
@@ -275,9 +297,9 @@ type Store interface {
 
 	// Prune drops inbound rows and updates older than before, outbox items
 	// finished (published, replaced or failed) before it, expired pending
-	// links, rate buckets full again, and pictures nothing refers to any
-	// more. Updates with items left keep theirs. It returns how many rows
-	// went.
+	// links, rate buckets full again, and pictures (with their renditions)
+	// nothing refers to any more. Updates with items left keep theirs. It
+	// returns how many rows went.
 	Prune(ctx context.Context, before time.Time) (int, error)
 
 	// Ping checks that the database answers.
@@ -335,10 +357,29 @@ func UpdateEntries(u Update) ([]Entry, error) {
 	if want := hex.EncodeToString(sum[:]); u.Avatar.ID != want {
 		return nil, fmt.Errorf("avatar id %q is not the SHA-1 of its data (%s)", u.Avatar.ID, want)
 	}
+	for i, r := range u.Avatar.Renditions {
+		sum := sha1.Sum(r.Data)
+		switch want := hex.EncodeToString(sum[:]); {
+		case r.ID != want:
+			return nil, fmt.Errorf("rendition id %q is not the SHA-1 of its data (%s)", r.ID, want)
+		case r.Type == "" || r.Width <= 0 || r.Height <= 0:
+			return nil, fmt.Errorf("rendition %s: type %q, %dx%d: want a media type and a size", r.ID, r.Type, r.Width, r.Height)
+		case slices.ContainsFunc(u.Avatar.Renditions[:i], func(o Rendition) bool { return o.ID == r.ID }):
+			return nil, fmt.Errorf("rendition %s is listed twice", r.ID)
+		}
+	}
 	if hasAvatarEntry {
 		return u.Entries, nil
 	}
 	return append(slices.Clip(u.Entries), Entry{JID: u.JID, Kind: KindAvatar, Coalesce: true}), nil
+}
+
+// SortRenditions orders renditions as backends return them: smallest
+// first, then by id.
+func SortRenditions(rs []Rendition) {
+	slices.SortFunc(rs, func(a, b Rendition) int {
+		return cmp.Or(cmp.Compare(a.Width*a.Height, b.Width*b.Height), strings.Compare(a.ID, b.ID))
+	})
 }
 
 // GCRA is the token bucket of Allow, shared by the backends so they agree

@@ -167,7 +167,7 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 		return err
 	}
 	// The image standard has rules of its own (what this build decodes).
-	if _, err := server.AvatarStandard(cfg.Avatar); err != nil {
+	if _, err := server.AvatarStandard(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "configuration ok: component %s, server %s, domains %s, storage %s\n",

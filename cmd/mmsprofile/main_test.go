@@ -93,3 +93,28 @@ func TestIngestEmailUsageIsEXUsage(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, exUsage)
 	}
 }
+
+// Renditions are checked once public_url asks for them.
+func TestCheckConfigRenditions(t *testing.T) {
+	cfg := writeConfig(t)
+	raw, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		extra, want string
+		code        int
+	}{
+		{"[http]\npublic_url = \"https://xmpp.example.org/mms\"\n", "configuration ok", 0},
+		{"[http]\npublic_url = \"https://xmpp.example.org/mms\"\n[avatar]\nrenditions = [64]\n", "avatar.renditions: 64", 1},
+		{"[http]\npublic_url = \"xmpp.example.org/mms\"\n", "http.public_url", 1},
+	} {
+		if err := os.WriteFile(cfg, append(append([]byte{}, raw...), tc.extra...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := mmsprofile(t, "check-config", "-config", cfg)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("%q: exit %d, output %q%q; want exit %d containing %q", tc.extra, code, out, errOut, tc.code, tc.want)
+		}
+	}
+}

@@ -31,8 +31,11 @@ import (
 	"mmsprofile/storage"
 )
 
-// AvatarStandard turns the [avatar] section into the image standard.
-func AvatarStandard(cfg config.Avatar) (avatar.Standard, error) {
+// AvatarStandard turns the [avatar] section into the image standard. Larger
+// renditions are asked for only while [http] public_url says where they
+// are served.
+func AvatarStandard(c config.Config) (avatar.Standard, error) {
+	cfg := c.Avatar
 	bg, err := config.ParseColor(cfg.Background)
 	if err != nil {
 		return avatar.Standard{}, fmt.Errorf("server: avatar.background: %w", err)
@@ -53,6 +56,9 @@ func AvatarStandard(cfg config.Avatar) (avatar.Standard, error) {
 		HookTimeout:   cfg.HookTimeout,
 		Limiter:       avatar.NewLimiter(cfg.MaxConcurrent),
 		Backend:       cfg.Backend,
+	}
+	if c.HTTP.PublicURL != "" {
+		std.Renditions, std.RenditionQuality = cfg.Renditions, cfg.RenditionQuality
 	}
 	if err := std.Check(); err != nil {
 		return avatar.Standard{}, fmt.Errorf("server: [avatar]: %w", err)
@@ -121,6 +127,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		// Used only for hosts that grant no XEP-0356 IQ permission
 		// (ejabberd < 24.10); an empty URL turns it off.
 		EjabberdAPI: ejabberdapi.Client{URL: cfg.Ejabberd.APIURL, User: cfg.Ejabberd.APIUser, Password: cfg.Ejabberd.APIPassword},
+		// Renditions are listed by URL in the XEP-0084 metadata (the
+		// ejabberd API path writes vcard-temp only, which has no place
+		// for them).
+		PublicURL: cfg.HTTP.PublicURL,
 	}, log.With("part", "publisher"))
 	m := metrics.New(metrics.Options{Version: version, Outbox: store.OutboxStats})
 	comp.OnState = m.ComponentUp
@@ -139,7 +149,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 }
 
 func newProfile(cfg config.Config, store storage.Store, committed func(), m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
-	std, err := AvatarStandard(cfg.Avatar)
+	std, err := AvatarStandard(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +288,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.httpAddr = addr
 		s.mu.Unlock()
 		servers = append(servers, srv)
+		if s.cfg.HTTP.PublicURL != "" {
+			s.log.Info("serving avatar renditions", "addr", addr.String(), "path", publisher.RenditionPath, "public_url", s.cfg.HTTP.PublicURL)
+		}
 	}
 	var mail *smtp.Server
 	if s.cfg.Email.Listen != "" {
@@ -509,6 +522,11 @@ func (s *Server) mm7Handler(rcv mmsbridge.Receiver) (http.Handler, error) {
 
 func (s *Server) opsHandler() http.Handler {
 	mux := http.NewServeMux()
+	if s.cfg.HTTP.PublicURL != "" {
+		// The one path meant to be reachable from outside, through a
+		// reverse proxy; see docs/operations.md.
+		mux.Handle(renditionPattern, renditionHandler{read: s.store.Rendition, metrics: s.metrics, log: s.log.With("part", "renditions")})
+	}
 	mux.Handle("/metrics", s.metrics.Handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -11,7 +11,8 @@ import (
 )
 
 const itemColumns = `o.id, coalesce(o.update_id, 0), o.jid, o.kind, o.payload, o.attempts, o.last_error,
-	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data, u.received`
+	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data, u.received,
+	` + renditionsColumn
 
 func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 	var (
@@ -22,9 +23,10 @@ func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 		aWidth, aHeight *int
 		aData           []byte
 		received        *time.Time
+		renditions      *string
 	)
 	err := r.Scan(&it.ID, &it.UpdateID, &it.JID, &it.Kind, &it.Payload, &it.Attempts, &it.LastError,
-		&it.Created, &it.NextAttempt, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData, &received)
+		&it.Created, &it.NextAttempt, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData, &received, &renditions)
 	if err != nil {
 		return it, err
 	}
@@ -38,6 +40,9 @@ func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 	}
 	if aID != nil {
 		it.Avatar = &storage.Avatar{ID: *aID, Type: *aType, Width: *aWidth, Height: *aHeight, Data: aData}
+		if it.Avatar.Renditions, err = decodeRenditions(renditions); err != nil {
+			return it, err
+		}
 	}
 	return it, nil
 }

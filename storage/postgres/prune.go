@@ -12,7 +12,8 @@ import (
 // referenced by an outbox item stay (their item is pending, or finished
 // after before), and a picture goes only when no update, profile or item
 // refers to it: a current avatar or one a pending item needs is never
-// lost. Full rate buckets go too: they mean the same as no row.
+// lost. A rendition goes when no avatar kept has it. Full rate buckets go
+// too: they mean the same as no row.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	now := time.Now()
 	steps := []struct {
@@ -32,6 +33,11 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 			NOT EXISTS (SELECT 1 FROM profiles p WHERE p.avatar_id = avatars.id)
 			AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.avatar_id = avatars.id)
 			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.avatar_id = avatars.id)`, nil},
+		// Their avatar_renditions rows went with them (ON DELETE CASCADE).
+		// A rendition a commit links at this very moment makes one of the
+		// two fail its foreign key check, and be retried, as above.
+		{`DELETE FROM renditions WHERE
+			NOT EXISTS (SELECT 1 FROM avatar_renditions ar WHERE ar.rendition_id = renditions.id)`, nil},
 		{`DELETE FROM rate_buckets WHERE tat < $1`, []any{now.UnixNano()}},
 	}
 	var total int

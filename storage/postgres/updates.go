@@ -56,6 +56,9 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 			if err != nil {
 				return err
 			}
+			if err := putRenditions(ctx, tx, a); err != nil {
+				return err
+			}
 		}
 		// A field the MMS did not carry keeps its previous value.
 		_, err = tx.Exec(ctx, `INSERT INTO profiles (jid, avatar_id, status, nick, updated)
@@ -190,10 +193,16 @@ func insertEntries(ctx context.Context, tx pgx.Tx, updateID int64, avatarID *str
 // CurrentAvatar returns the last avatar committed for jid, or
 // storage.ErrNotFound.
 func (s *Store) CurrentAvatar(ctx context.Context, jid string) (storage.Avatar, error) {
-	var a storage.Avatar
-	err := s.pool.QueryRow(ctx, `SELECT a.id, a.type, a.width, a.height, a.data
+	var (
+		a          storage.Avatar
+		renditions *string
+	)
+	err := s.pool.QueryRow(ctx, `SELECT a.id, a.type, a.width, a.height, a.data, `+renditionsColumn+`
 		FROM profiles p JOIN avatars a ON a.id = p.avatar_id WHERE p.jid = $1`, jid).
-		Scan(&a.ID, &a.Type, &a.Width, &a.Height, &a.Data)
+		Scan(&a.ID, &a.Type, &a.Width, &a.Height, &a.Data, &renditions)
+	if err == nil {
+		a.Renditions, err = decodeRenditions(renditions)
+	}
 	if err != nil {
 		return storage.Avatar{}, fmt.Errorf("postgres: current avatar of %s: %w", jid, notFound(err))
 	}

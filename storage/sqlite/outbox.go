@@ -10,19 +10,20 @@ import (
 )
 
 const itemColumns = `o.id, coalesce(o.update_id, 0), o.jid, o.kind, o.payload, o.attempts, o.last_error,
-	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data, u.received`
+	o.created, o.next_attempt, o.state, o.finished, a.id, a.type, a.width, a.height, a.data, u.received,
+	` + renditionsColumn
 
 func scanItem(r scanner) (storage.OutboxItem, error) {
 	var (
 		it                   storage.OutboxItem
 		created, next, state string
 		finished, aID, aType sql.NullString
-		received             sql.NullString
+		received, renditions sql.NullString
 		aWidth, aHeight      sql.NullInt64
 		aData                []byte
 	)
 	err := r.Scan(&it.ID, &it.UpdateID, &it.JID, &it.Kind, &it.Payload, &it.Attempts, &it.LastError,
-		&created, &next, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData, &received)
+		&created, &next, &state, &finished, &aID, &aType, &aWidth, &aHeight, &aData, &received, &renditions)
 	if err != nil {
 		return it, err
 	}
@@ -49,6 +50,9 @@ func scanItem(r scanner) (storage.OutboxItem, error) {
 			ID: aID.String, Type: aType.String,
 			Width: int(aWidth.Int64), Height: int(aHeight.Int64),
 			Data: aData,
+		}
+		if it.Avatar.Renditions, err = decodeRenditions(renditions); err != nil {
+			return it, err
 		}
 	}
 	return it, nil

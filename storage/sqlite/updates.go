@@ -45,6 +45,9 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 			if err != nil {
 				return err
 			}
+			if err := putRenditions(ctx, tx, a); err != nil {
+				return err
+			}
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO updates
 			(source, key, jid, number, avatar_id, status, nick, received, committed)
@@ -142,10 +145,16 @@ func insertEntries(ctx context.Context, tx *sql.Tx, updateID int64, avatarID sql
 // CurrentAvatar returns the last avatar committed for jid, or
 // storage.ErrNotFound.
 func (s *Store) CurrentAvatar(ctx context.Context, jid string) (storage.Avatar, error) {
-	var a storage.Avatar
-	err := s.read.QueryRowContext(ctx, `SELECT a.id, a.type, a.width, a.height, a.data
+	var (
+		a          storage.Avatar
+		renditions sql.NullString
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT a.id, a.type, a.width, a.height, a.data, `+renditionsColumn+`
 		FROM profiles p JOIN avatars a ON a.id = p.avatar_id WHERE p.jid = ?`, jid).
-		Scan(&a.ID, &a.Type, &a.Width, &a.Height, &a.Data)
+		Scan(&a.ID, &a.Type, &a.Width, &a.Height, &a.Data, &renditions)
+	if err == nil {
+		a.Renditions, err = decodeRenditions(renditions)
+	}
 	if err != nil {
 		return storage.Avatar{}, fmt.Errorf("sqlite: current avatar of %s: %w", jid, notFound(err))
 	}

@@ -197,6 +197,8 @@ func testContextCanceled(t *testing.T, s storage.Store) {
 	canceled("CommitUpdate", err)
 	_, err = s.CurrentAvatar(ctx, "alice@example.org")
 	canceled("CurrentAvatar", err)
+	_, err = s.Rendition(ctx, MakeRendition("r", 512, 10).ID)
+	canceled("Rendition", err)
 	_, err = s.Profile(ctx, "alice@example.org")
 	canceled("Profile", err)
 	_, err = s.RecentUpdates(ctx, "alice@example.org", 10)
