@@ -95,6 +95,10 @@ type Config struct {
 // RenditionPath + id + ".jpg". The HTTP side serves it.
 const RenditionPath = "/avatar/"
 
+// RenditionNotFound is the body of the HTTP side's 404 for a rendition it
+// does not have.
+const RenditionNotFound = "mmsprofile: no such avatar picture"
+
 // RenditionURL is the URL of the rendition id under publicURL, which may
 // end in a slash or not.
 func RenditionURL(publicURL, id string) string {

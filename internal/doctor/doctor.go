@@ -57,6 +57,9 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, opts Options) (o
 	r.section("Listen addresses")
 	checkListeners(ctx, cfg, r)
 
+	r.section("Public avatar URL")
+	checkPublicURL(ctx, cfg, r, opts)
+
 	r.section("Replies to phones")
 	checkReplies(ctx, cfg, r, opts)
 

@@ -37,7 +37,7 @@ func (h renditionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || !isSHA1Hex(id) {
 		// Not a name we give out: the database is not asked.
 		h.metrics.RenditionRequest(metrics.RenditionNotFound)
-		http.NotFound(w, r)
+		renditionNotFound(w)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), renditionTimeout)
@@ -46,7 +46,7 @@ func (h renditionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		h.metrics.RenditionRequest(metrics.RenditionNotFound)
-		http.NotFound(w, r)
+		renditionNotFound(w)
 		return
 	case err != nil:
 		if r.Context().Err() != nil {
@@ -76,6 +76,12 @@ func (h renditionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(rd.Data)
 	}
+}
+
+// renditionNotFound answers 404 with publisher.RenditionNotFound, by which
+// doctor tells our answer through the operator's proxy from the proxy's own.
+func renditionNotFound(w http.ResponseWriter) {
+	http.Error(w, publisher.RenditionNotFound, http.StatusNotFound)
 }
 
 // isSHA1Hex reports whether s is 40 lowercase hex digits, the only names
