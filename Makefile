@@ -29,6 +29,7 @@ test: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15s ./mmsbridge/mm7/
 	$(GO) test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime 15s -fuzzminimizetime 3s ./mmsbridge/email/
 	$(GO) test -run '^$$' -fuzz '^FuzzMake$$' -fuzztime 15s ./avatar/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 15s -fuzzminimizetime 3s ./avatar/internal/jpegscale/
 	@# Both image backends pass the same suite.
 	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags vips ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
 

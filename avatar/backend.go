@@ -94,7 +94,7 @@ func (goBackend) decodes(f format) bool {
 }
 
 func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error) {
-	img, err := decode(f, data, hdr.config)
+	img, err := decodeFor(f, data, hdr.config, size, crop)
 	if err != nil {
 		return scaled{}, err
 	}

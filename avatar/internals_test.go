@@ -1,8 +1,10 @@
 package avatar
 
 import (
+	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -72,5 +74,65 @@ func TestQuantizeManyColours(t *testing.T) {
 	p := quantize(img, 256)
 	if len(p.Palette) != 256 {
 		t.Errorf("palette has %d colours, want 256", len(p.Palette))
+	}
+}
+
+// TestScaledJPEGMatchesFullDecode checks that decoding a photo at a DCT
+// scale gives about the avatar a full-size Lanczos resize gives, for each
+// scale the sizes pick, crop and fit. The bounds are what libvips' own
+// shrink-on-load reaches on the same photo (mean 0.2-1.7 levels, worst
+// 2-52 at saturated colour edges, where averaging before the conversion to
+// RGB differs from clipping each pixel first).
+func TestScaledJPEGMatchesFullDecode(t *testing.T) {
+	const w, h = 1200, 900
+	photo := encodeJPEG(t, photoLike(w, h, 5), 90)
+	cfg := image.Config{Width: w, Height: h}
+	full, err := decode(formatJPEG, photo, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		size  int
+		crop  bool
+		scale int // what the size should pick: twice the size left
+	}{
+		{size: 48, crop: true, scale: 8},
+		{size: 96, crop: true, scale: 4},
+		{size: 128, crop: true, scale: 2},
+		{size: 128, crop: false, scale: 4},
+		{size: 300, crop: true, scale: 1},
+	} {
+		t.Run(fmt.Sprintf("%d-crop-%v", tc.size, tc.crop), func(t *testing.T) {
+			img, err := decodeFor(formatJPEG, photo, cfg, tc.size, tc.crop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := img.Bounds().Dx(), (w+tc.scale-1)/tc.scale; got != want {
+				t.Fatalf("decoded %d wide, want %d (scale 1/%d)", got, want, tc.scale)
+			}
+			var got, ref *image.NRGBA
+			if tc.crop {
+				got = square(img, tc.size)
+				x0 := (w - h) / 2
+				ref = imaging.Resize(full.(*image.YCbCr).SubImage(image.Rect(x0, 0, x0+h, h)), tc.size, tc.size, imaging.Lanczos)
+			} else {
+				got = fit(img, tc.size)
+				ref = imaging.Resize(full, tc.size, tc.size*h/w, imaging.Lanczos)
+			}
+			if got.Bounds() != ref.Bounds() {
+				t.Fatalf("bounds %v, want %v", got.Bounds(), ref.Bounds())
+			}
+			var sum, worst float64
+			for i := range got.Pix {
+				d := math.Abs(float64(got.Pix[i]) - float64(ref.Pix[i]))
+				sum += d
+				worst = max(worst, d)
+			}
+			mean := sum / float64(len(got.Pix))
+			t.Logf("mean %.2f, worst %.0f levels off a full-size resize", mean, worst)
+			if mean > 1.2 || worst > 32 {
+				t.Errorf("mean difference %.2f (want <= 1.2), worst %.0f (want <= 32)", mean, worst)
+			}
+		})
 	}
 }
