@@ -94,13 +94,14 @@ func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 	for _, tc := range []struct {
 		size  int
 		crop  bool
-		scale int // what the size should pick: twice the size left
+		scale int // what the size should pick: 1.5 times the size left
 	}{
 		{size: 48, crop: true, scale: 8},
 		{size: 96, crop: true, scale: 4},
-		{size: 128, crop: true, scale: 2},
+		{size: 128, crop: true, scale: 4},
+		{size: 200, crop: true, scale: 2},
 		{size: 128, crop: false, scale: 4},
-		{size: 300, crop: true, scale: 1},
+		{size: 700, crop: true, scale: 1},
 	} {
 		t.Run(fmt.Sprintf("%d-crop-%v", tc.size, tc.crop), func(t *testing.T) {
 			img, err := decodeFor(formatJPEG, photo, cfg, tc.size, tc.crop)
