@@ -101,6 +101,12 @@ func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, s
 	if err := ctx.Err(); err != nil {
 		return scaled{}, fmt.Errorf("avatar: %w", err)
 	}
+	return shapeDecoded(f, data, img, size, crop), nil
+}
+
+// shapeDecoded crops or fits a decoded picture to size and turns it
+// upright.
+func shapeDecoded(f format, data []byte, img image.Image, size int, crop bool) scaled {
 	var small *image.NRGBA
 	if crop {
 		small = square(img, size)
@@ -114,7 +120,7 @@ func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, s
 	// Orientation is a rotation or mirror, which commutes with a centre crop
 	// to a square and with a resize; applying it last turns 128² pixels
 	// instead of a whole photo (~160 ms at 12 MP).
-	return scaled{img: orient(small, orientation), opaque: f == formatJPEG || opaque(img)}, nil
+	return scaled{img: orient(small, orientation), opaque: f == formatJPEG || opaque(img)}
 }
 
 // pad centres img on a size x size square of bg.

@@ -96,6 +96,39 @@ done:
 	return ret;
 }
 
+// avatar_icc_srgb brings w x h RGBA pixels tagged with the ICC profile
+// icc to sRGB, for a picture Go decoded and shrank; libvips does the
+// colour management, as for the pictures it decodes itself.
+static int avatar_icc_srgb(const void *rgba, int w, int h, const void *icc, size_t icclen, void **out, size_t *outlen) {
+	VipsImage *in = NULL, *managed = NULL, *u8 = NULL;
+	int ret = -1;
+	in = vips_image_new_from_memory_copy(rgba, (size_t)w * h * 4, w, h, 4, VIPS_FORMAT_UCHAR);
+	if (!in)
+		goto done;
+	in->Type = VIPS_INTERPRETATION_sRGB;
+	vips_image_set_blob_copy(in, VIPS_META_ICC_NAME, icc, icclen);
+	if (vips_icc_transform(in, &managed, "srgb", "embedded", TRUE,
+			"intent", VIPS_INTENT_RELATIVE, NULL))
+		goto done;
+	if (managed->BandFmt == VIPS_FORMAT_UCHAR) {
+		u8 = managed;
+		g_object_ref(u8);
+	} else if (vips_cast_uchar(managed, &u8, NULL))
+		goto done;
+	if (u8->Bands != 4 || u8->Xsize != w || u8->Ysize != h) {
+		vips_error("avatar", "%d bands of %dx%d after the profile", u8->Bands, u8->Xsize, u8->Ysize);
+		goto done;
+	}
+	*out = vips_image_write_to_memory(u8, outlen);
+	if (*out)
+		ret = 0;
+done:
+	if (in) g_object_unref(in);
+	if (managed) g_object_unref(managed);
+	if (u8) g_object_unref(u8);
+	return ret;
+}
+
 static void avatar_unref(VipsImage *im) { g_object_unref(im); }
 static int avatar_width(VipsImage *im) { return vips_image_get_width(im); }
 static int avatar_height(VipsImage *im) { return vips_image_get_height(im); }
@@ -134,8 +167,10 @@ var vipsInit = sync.OnceValue(func() error {
 
 func acceleratedBackend() backend { return vipsBackend{} }
 
-// vipsBackend decodes and shrinks through libvips: JPEG with DCT-domain
-// shrink-on-load, HEIC and AVIF through libheif.
+// vipsBackend decodes and shrinks through libvips (PNG, WebP, HEIC and AVIF
+// through libheif, CMYK and small JPEGs with libjpeg's shrink-on-load), and
+// hands the JPEGs that jpegscale reads faster to it, with libvips managing
+// their colour afterwards (see scaleJPEGInGo).
 type vipsBackend struct{}
 
 func (vipsBackend) name() string { return "vips" }
@@ -156,6 +191,11 @@ func (vipsBackend) decodes(f format) bool {
 func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error) {
 	if err := vipsInit(); err != nil {
 		return scaled{}, err
+	}
+	if f == formatJPEG {
+		if sc, ok := scaleJPEGInGo(data, hdr, size, crop); ok {
+			return sc, nil
+		}
 	}
 	// The output image is lazy and reads data until it is written out
 	// below, after thumbnail_buffer has returned: data must stay put.
@@ -191,6 +231,61 @@ func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header,
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	copy(img.Pix, unsafe.Slice((*byte)(mem), int(n)))
 	return scaled{img: img, opaque: alpha == 0}, nil
+}
+
+// scaleJPEGInGo makes the avatar of a JPEG through jpegscale where that
+// measured faster than libvips' shrink-on-load (scripts/bench-avatar.sh):
+// sequential JPEGs at any DCT scale (libjpeg decodes every coefficient's
+// value; jpegscale passes over those the scale does not use), progressive
+// ones at 1/8 (only their DC scans are read; libjpeg reads them all). An
+// embedded ICC profile is then applied by libvips to the small result, as
+// avatar_thumbnail does to its own. It reports false for what it leaves
+// to libvips: pictures that need no DCT scale, progressive ones at 1/2 or
+// 1/4, CMYK (libvips converts it through a CMYK profile), and whatever
+// jpegscale does not read.
+func scaleJPEGInGo(data []byte, hdr header, size int, crop bool) (scaled, bool) {
+	k := jpegScaleFor(hdr.config, size, crop)
+	frame, ok := readJPEGFrame(data)
+	if !ok || k == 1 || frame.components == 4 || frame.progressive && k != 8 {
+		return scaled{}, false
+	}
+	img, err := decodeScaledJPEG(data, hdr.config, k)
+	if err != nil {
+		return scaled{}, false
+	}
+	sc := shapeDecoded(formatJPEG, data, img, size, crop)
+	if icc := jpegICC(data); icc != nil {
+		if managed, err := iccToSRGB(sc.img, icc); err == nil {
+			sc.img = managed
+		}
+		// A broken or mismatched profile (phones write both) is ignored,
+		// as browsers do and as avatar_thumbnail does.
+	}
+	return sc, true
+}
+
+// iccToSRGB converts img, whose numbers are in the colour space of the ICC
+// profile icc, to sRGB.
+func iccToSRGB(img *image.NRGBA, icc []byte) (*image.NRGBA, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if b.Min != (image.Point{}) || img.Stride != 4*w || w == 0 || h == 0 || len(icc) == 0 {
+		return nil, fmt.Errorf("avatar: ICC profile: picture %v with stride %d", b, img.Stride)
+	}
+	var (
+		mem unsafe.Pointer
+		n   C.size_t
+	)
+	if C.avatar_icc_srgb(unsafe.Pointer(&img.Pix[0]), C.int(w), C.int(h), unsafe.Pointer(&icc[0]), C.size_t(len(icc)), &mem, &n) != 0 {
+		return nil, fmt.Errorf("avatar: ICC profile: %s", vipsError())
+	}
+	defer C.g_free(C.gpointer(mem))
+	if int(n) != w*h*4 {
+		return nil, fmt.Errorf("avatar: ICC profile: libvips wrote %d bytes for %dx%d RGBA", n, w, h)
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	copy(out.Pix, unsafe.Slice((*byte)(mem), int(n)))
+	return out, nil
 }
 
 // vipsError takes libvips' error text. The buffer is process-wide, so

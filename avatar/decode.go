@@ -190,15 +190,11 @@ func decodeFor(f format, data []byte, cfg image.Config, size int, crop bool) (im
 	if f != formatJPEG {
 		return decode(f, data, cfg)
 	}
-	side := min(cfg.Width, cfg.Height)
-	if !crop {
-		side = max(cfg.Width, cfg.Height)
-	}
-	k := jpegscale.Scale(side, (3*size+1)/2)
+	k := jpegScaleFor(cfg, size, crop)
 	if k == 1 {
 		return decode(f, data, cfg)
 	}
-	img, err := decodeScaledJPEG(data, k)
+	img, err := decodeScaledJPEG(data, cfg, k)
 	if err != nil {
 		// What jpegscale refuses (arithmetic coding, 12 bits, odd
 		// layouts) or finds broken goes to image/jpeg, which is slower but
@@ -206,23 +202,37 @@ func decodeFor(f format, data []byte, cfg image.Config, size int, crop bool) (im
 		// for the sake of speed, and one that does not gets its error.
 		return decode(f, data, cfg)
 	}
-	want := image.Rect(0, 0, (cfg.Width+k-1)/k, (cfg.Height+k-1)/k)
-	if img.Bounds() != want {
-		return nil, fmt.Errorf("avatar: %s header says %dx%d, picture at 1/%d is %v: %w", f, cfg.Width, cfg.Height, k, img.Bounds(), ErrCorrupt)
-	}
 	return img, nil
+}
+
+// jpegScaleFor is the DCT scale decodeFor uses: 1, 2, 4 or 8.
+func jpegScaleFor(cfg image.Config, size int, crop bool) int {
+	side := min(cfg.Width, cfg.Height)
+	if !crop {
+		side = max(cfg.Width, cfg.Height)
+	}
+	return jpegscale.Scale(side, (3*size+1)/2)
 }
 
 // decodeScaledJPEG is jpegscale.Decode with a panic turned into an error:
 // the fuzz tests say it does not panic, and if it ever did on a stranger's
 // photo, image/jpeg gets the photo instead of the process going down.
-func decodeScaledJPEG(data []byte, k int) (img image.Image, err error) {
+// It also checks the result against the size the header announced, the
+// size that was checked against the limits.
+func decodeScaledJPEG(data []byte, cfg image.Config, k int) (img image.Image, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, fmt.Errorf("avatar: jpegscale: %v", r)
 		}
 	}()
-	return jpegscale.Decode(data, k)
+	img, err = jpegscale.Decode(data, k)
+	if err != nil {
+		return nil, err
+	}
+	if want := image.Rect(0, 0, (cfg.Width+k-1)/k, (cfg.Height+k-1)/k); img.Bounds() != want {
+		return nil, fmt.Errorf("avatar: JPEG header says %dx%d, picture at 1/%d is %v: %w", cfg.Width, cfg.Height, k, img.Bounds(), ErrCorrupt)
+	}
+	return img, nil
 }
 
 // decode decodes the whole picture, which must match what cfg announced:

@@ -1,0 +1,104 @@
+package avatar
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// jpegFrame is what the markers before a JPEG's first scan say about how
+// it is coded.
+type jpegFrame struct {
+	progressive bool
+	components  int
+}
+
+// readJPEGFrame walks the marker segments of a JPEG up to its frame header
+// (SOFn). ok is false when there is none before the first scan or the
+// data ends.
+func readJPEGFrame(data []byte) (f jpegFrame, ok bool) {
+	for seg := range jpegSegments(data) {
+		m := seg[1]
+		switch {
+		case m == 0xda: // start of scan: too late for a frame header
+			return jpegFrame{}, false
+		case m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc:
+			if len(seg) < 4+6 {
+				return jpegFrame{}, false
+			}
+			return jpegFrame{progressive: m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce, components: int(seg[4+5])}, true
+		}
+	}
+	return jpegFrame{}, false
+}
+
+// jpegICC returns the ICC profile a JPEG carries in its APP2 segments
+// (ICC.1 annex B.4: one profile cut into numbered chunks), or nil when
+// there is none or the chunks do not make one whole.
+func jpegICC(data []byte) []byte {
+	const tag = "ICC_PROFILE\x00"
+	var chunks [][]byte
+	for seg := range jpegSegments(data) {
+		if seg[1] == 0xda {
+			break
+		}
+		body := seg[4:]
+		if seg[1] != 0xe2 || !bytes.HasPrefix(body, []byte(tag)) || len(body) < len(tag)+2 {
+			continue
+		}
+		seq, count := int(body[len(tag)]), int(body[len(tag)+1])
+		if count == 0 || seq == 0 || seq > count {
+			return nil
+		}
+		if chunks == nil {
+			chunks = make([][]byte, count)
+		}
+		if len(chunks) != count || chunks[seq-1] != nil {
+			return nil
+		}
+		chunks[seq-1] = body[len(tag)+2:]
+	}
+	if chunks == nil {
+		return nil
+	}
+	for _, c := range chunks {
+		if c == nil {
+			return nil
+		}
+	}
+	return bytes.Join(chunks, nil)
+}
+
+// jpegSegments yields each marker segment before the entropy-coded data,
+// from its 0xFF to its end (SOS included, as 0xFF 0xDA with its header).
+// Standalone markers (RSTn, TEM) and fill bytes are passed over; a length
+// that runs past the data ends the walk.
+func jpegSegments(data []byte) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		if len(data) < 2 || data[0] != 0xff || data[1] != 0xd8 {
+			return
+		}
+		i := 2
+		for i+4 <= len(data) {
+			if data[i] != 0xff {
+				return
+			}
+			m := data[i+1]
+			if m == 0xff {
+				i++ // fill byte
+				continue
+			}
+			if m == 0x01 || m >= 0xd0 && m <= 0xd7 {
+				i += 2
+				continue
+			}
+			n := int(binary.BigEndian.Uint16(data[i+2:]))
+			if n < 2 || i+2+n > len(data) {
+				return
+			}
+			if !yield(data[i:i+2+n]) || m == 0xda {
+				return
+			}
+			i += 2 + n
+		}
+	}
+}
