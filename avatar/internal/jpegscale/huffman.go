@@ -24,6 +24,10 @@ type huffTable struct {
 	// block (EOB, not EOBn) and ZRL are zero values after runs of 64 and
 	// 15.
 	fast [1 << lutBits]int32
+	// skip serves sequentialDC, which only passes over AC coefficients:
+	// it maps the next skipBits bits to up to two whole coefficients (see
+	// buildSkip), else to 0.
+	skip []uint32
 	// maxCode[l] is the largest code of l bits, -1 if none; valOff[l] turns
 	// a code of l bits into an index into vals (T.81 F.2.2.3).
 	maxCode [17]int32
@@ -61,7 +65,80 @@ func (t *huffTable) build(counts []byte, vals []byte, ac bool) error {
 		code <<= 1
 	}
 	t.buildFast(ac)
+	if ac {
+		t.buildSkip()
+	}
 	return nil
+}
+
+// skipBits is the lookahead of the skip table: 4096 entries, 16 KB,
+// enough to hold two coefficients of a photo most of the time.
+const skipBits = 12
+
+// Fields of a skip entry: bits and zigzag advance of the first
+// coefficient, then of the first two together (the first again when only
+// it fits).
+const (
+	skipBits1 = 0  // 6 bits
+	skipAdv1  = 6  // 7 bits
+	skipBits2 = 13 // 6 bits
+	skipAdv2  = 19 // 7 bits
+)
+
+// coefficientAt returns the bits (code and extra bits) and the zigzag
+// advance of the AC coefficient at the start of the n-bit lookahead look,
+// or ok false when it does not lie whole within it or takes the long way
+// (codes over lutBits, EOBn). End of block advances 65: past any block.
+func (t *huffTable) coefficientAt(look uint32, n int) (bits, adv uint32, ok bool) {
+	if n <= 0 {
+		return 0, 0, false
+	}
+	var top uint32
+	if n >= lutBits {
+		top = look >> (n - lutBits)
+	} else {
+		top = look << (lutBits - n)
+	}
+	e := t.lut[top&(1<<lutBits-1)]
+	l := int(e >> 8)
+	if e == 0 || l > n {
+		return 0, 0, false
+	}
+	sym := int(e & 0xff)
+	run, size := sym>>4, sym&15
+	switch {
+	case sym == 0x00:
+		return uint32(l), 65, true
+	case sym == 0xf0:
+		return uint32(l), 16, true
+	case size == 0 || l+size > n:
+		return 0, 0, false
+	}
+	return uint32(l + size), uint32(run + 1), true
+}
+
+// buildSkip fills skip: for each lookahead, the first coefficient and,
+// when it does not end the block and the next one lies whole within the
+// lookahead too, both together. Passing over two coefficients per lookup
+// is what makes the 1/8 scale of a baseline photo cheap.
+func (t *huffTable) buildSkip() {
+	t.skip = make([]uint32, 1<<skipBits)
+	for look := range uint32(1 << skipBits) {
+		n1, a1, ok := t.coefficientAt(look, skipBits)
+		if !ok {
+			continue
+		}
+		// Without a second coefficient, the pair is the first alone, so
+		// that skipAC chooses by where the block stands, not by the entry.
+		both, bothAdv := n1, a1
+		if a1 <= 16 {
+			rest := skipBits - int(n1)
+			if n2, a2, ok := t.coefficientAt(look&(1<<rest-1), rest); ok {
+				both, bothAdv = n1+n2, a1+a2
+			}
+		}
+		t.skip[look] = n1<<skipBits1 | a1<<skipAdv1 | both<<skipBits2 | bothAdv<<skipAdv2
+	}
 }
 
 func (t *huffTable) buildFast(ac bool) {

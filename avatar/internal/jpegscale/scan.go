@@ -277,7 +277,7 @@ func (d *decoder) sequentialDC(c *component, bx, by int) error {
 		return err
 	}
 	c.pred += diff
-	if _, err := d.acCoefficients(c.ac, nil, nil); err != nil {
+	if err := d.skipAC(c.ac); err != nil {
 		return err
 	}
 	c.plane[i] = dcSample(c.pred * c.q[0])
@@ -350,6 +350,62 @@ func (d *decoder) acCoefficients(ac *huffTable, q *[64]int32, blk *[64]int32) (i
 	}
 	d.acc, d.nbits, d.pos = acc, nbits, pos
 	return last, nil
+}
+
+// skipAC passes over the AC coefficients of a sequential block, up to
+// two per lookup of the skip table; what the table does not hold takes
+// acCoefficients' way, one coefficient at a time.
+func (d *decoder) skipAC(ac *huffTable) error {
+	acc, nbits, pos, data := d.acc, d.nbits, d.pos, d.data
+	for k := uint32(1); k < 64; {
+		if nbits < 32 {
+			if pos+4 <= len(data) {
+				w := binary.BigEndian.Uint32(data[pos:])
+				if x := ^w; (x-0x01010101)&^x&0x80808080 == 0 {
+					acc |= uint64(w) << (32 - nbits)
+					nbits += 32
+					pos += 4
+				}
+			}
+			if nbits < 32 {
+				d.acc, d.nbits, d.pos = acc, nbits, pos
+				d.fill()
+				acc, nbits, pos = d.acc, d.nbits, d.pos
+			}
+		}
+		e := ac.skip[acc>>(64-skipBits)]
+		if e == 0 {
+			d.acc, d.nbits, d.pos = acc, nbits, pos
+			rs := d.symbol(ac)
+			acc, nbits = d.acc, d.nbits
+			if rs < 0 {
+				return errBadCode
+			}
+			r, s := uint32(rs>>4), uint(rs&15)
+			if s == 0 {
+				if r != 15 {
+					break // end of block
+				}
+				k += 16
+				continue
+			}
+			acc <<= s
+			nbits -= s
+			k += r + 1
+			continue
+		}
+		// Both unless the first ends the block; a plain choice between
+		// two values, which the compiler makes without a branch.
+		n, adv := uint(e>>skipBits1&63), e>>skipAdv1&127
+		if k+adv < 64 {
+			n, adv = uint(e>>skipBits2&63), e>>skipAdv2&127
+		}
+		acc <<= n
+		nbits -= n
+		k += adv
+	}
+	d.acc, d.nbits, d.pos = acc, nbits, pos
+	return nil
 }
 
 // dcFirst decodes a block's DC coefficient in a progressive scan (T.81
