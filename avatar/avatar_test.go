@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/color/palette"
@@ -158,11 +159,19 @@ func TestCropKeepsCentre(t *testing.T) {
 // would (pixels stored turned, the tag saying how to show them), from the
 // EXIF table of where stored row 0 and column 0 belong, and checks that the
 // avatar shows the picture upright.
+//
+// The larger picture takes a DCT scale (jpegscale, in both backends), the
+// smaller one a whole decode.
 func TestOrientation(t *testing.T) {
-	const dw, dh = 96, 64 // the picture as the user saw it
+	for _, d := range []struct{ dw, dh int }{{96, 64}, {768, 512}} {
+		testOrientation(t, d.dw, d.dh)
+	}
+}
+
+func testOrientation(t *testing.T, dw, dh int) {
 	for o := 1; o <= 8; o++ {
 		for _, bo := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
-			t.Run(string(rune('0'+o))+"/"+bo.String(), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%dx%d/%d/%s", dw, dh, o, bo), func(t *testing.T) {
 				stored := storedAs(o, dw, dh, func(x, y int) color.NRGBA { return quadrantAt(x, y, dw, dh) })
 				in := withSegments(encodeJPEG(t, stored, 95), exifSegment(o, bo, "orientation test"))
 				if got := exifOrientation(in); got != o {
