@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 )
 
 var (
@@ -34,12 +35,24 @@ func Decode(data []byte, scale int) (image.Image, error) {
 	if scale != 2 && scale != 4 && scale != 8 {
 		return nil, fmt.Errorf("jpegscale: scale 1/%d: %w", scale, ErrUnsupported)
 	}
-	d := &decoder{data: data, scale: scale, side: 8 / scale}
-	d.initTransform()
-	if err := d.decode(); err != nil {
+	d := newDecoder(data, scale, runtime.GOMAXPROCS(0))
+	err := d.decode()
+	if errors.Is(err, errSequential) {
+		d = newDecoder(data, scale, 1)
+		err = d.decode()
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d.image()
+}
+
+// newDecoder returns a decoder that decodes a progressive picture's
+// scans on up to workers goroutines.
+func newDecoder(data []byte, scale, workers int) *decoder {
+	d := &decoder{data: data, scale: scale, side: 8 / scale, workers: workers}
+	d.initTransform()
+	return d
 }
 
 // Scale returns the largest of 8, 4 and 2 that keeps a side of side pixels
@@ -134,7 +147,7 @@ type decoder struct {
 		defined bool
 		q       [64]int32 // zigzag order
 	}
-	dcTables, acTables [4]huffTable
+	dcTables, acTables [4]*huffTable // nil until defined
 	restartInterval    int
 	scans              int
 	jfif, adobe        bool
@@ -142,6 +155,13 @@ type decoder struct {
 
 	xform xform
 	blk   [64]int32 // one block being decoded, natural order, dequantised
+
+	// With more than one worker, a progressive picture's scans are read
+	// up to the end of the data first and decoded afterwards, on up to
+	// that many goroutines (see runScans); jobs holds them meanwhile.
+	workers int
+	jobs    []*scanJob
+	job     *scanJob // in a copy made for a deferred scan, that scan
 }
 
 // decode reads segments up to EOI or the end of the data; entropy-coded
@@ -150,6 +170,44 @@ func (d *decoder) decode() error {
 	if len(d.data) < 2 || d.data[0] != 0xff || d.data[1] != markerSOI {
 		return fmt.Errorf("jpegscale: no SOI marker: %w", ErrCorrupt)
 	}
+	err := d.segments()
+	if len(d.jobs) > 0 && !errors.Is(err, errSequential) {
+		// The deferred scans all come before whatever segments found
+		// wrong, so an error of theirs is the one to report, as when
+		// each scan is decoded on the spot.
+		if scanErr := d.runScans(); scanErr != nil {
+			return scanErr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if !d.frame {
+		return fmt.Errorf("jpegscale: no SOF marker: %w", ErrCorrupt)
+	}
+	if d.scans == 0 {
+		return fmt.Errorf("jpegscale: no SOS marker: %w", ErrCorrupt)
+	}
+	if d.progressive {
+		d.transformCoefficients()
+	} else {
+		// A component that no scan reached (a file cut short between
+		// non-interleaved scans) is flat, as if all its coefficients
+		// were zero.
+		for i := range d.nf {
+			if c := &d.comps[i]; !c.scanned {
+				for j := range c.plane {
+					c.plane[j] = 128
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// segments reads the segments after SOI, up to EOI or the end of the
+// data.
+func (d *decoder) segments() error {
 	d.pos = 2
 loop:
 	for {
@@ -165,6 +223,12 @@ loop:
 			// No length follows. A stray RST after a scan's last interval
 			// is harmless; so is a repeated SOI.
 			continue
+		case m < markerSOF && len(d.jobs) > 0:
+			// Taken for a segment here, but passed over by restart
+			// within a scan's data: where a deferred scan ends, and so
+			// which segment comes next, only decoding it would tell.
+			// Real files have no such markers.
+			return errSequential
 		}
 		if d.pos+2 > len(d.data) {
 			break
@@ -203,26 +267,6 @@ loop:
 		}
 		if err != nil {
 			return err
-		}
-	}
-	if !d.frame {
-		return fmt.Errorf("jpegscale: no SOF marker: %w", ErrCorrupt)
-	}
-	if d.scans == 0 {
-		return fmt.Errorf("jpegscale: no SOS marker: %w", ErrCorrupt)
-	}
-	if d.progressive {
-		d.transformCoefficients()
-	} else {
-		// A component that no scan reached (a file cut short between
-		// non-interleaved scans) is flat, as if all its coefficients
-		// were zero.
-		for i := range d.nf {
-			if c := &d.comps[i]; !c.scanned {
-				for j := range c.plane {
-					c.plane[j] = 128
-				}
-			}
 		}
 	}
 	return nil
@@ -352,12 +396,14 @@ func (d *decoder) dht(seg []byte) error {
 		if total > 256 || len(seg) < 17+total {
 			return fmt.Errorf("jpegscale: DHT: %d codes: %w", total, ErrCorrupt)
 		}
-		t := &d.dcTables[th]
-		if tc == 1 {
-			t = &d.acTables[th]
-		}
+		t := new(huffTable)
 		if err := t.build(seg[1:17], seg[17:17+total], tc == 1); err != nil {
 			return err
+		}
+		if tc == 0 {
+			d.dcTables[th] = t
+		} else {
+			d.acTables[th] = t
 		}
 		seg = seg[17+total:]
 	}

@@ -12,6 +12,9 @@
 // decodes flat, as libjpeg does). Everything else yields ErrUnsupported,
 // for the caller to hand the bytes to image/jpeg.
 //
+// At 1/2 and 1/4, a progressive picture's scans and its final transform
+// run on up to runtime.GOMAXPROCS(0) goroutines.
+//
 // The caller must have checked the frame's dimensions against its limits
 // (with image/jpeg.DecodeConfig, say): memory grows with them.
 package jpegscale // import "mmsprofile/avatar/internal/jpegscale"

@@ -11,9 +11,11 @@ import (
 // coefficient's extra bits after most AC codes (see huffTable.fast).
 const lutBits = 10
 
-// huffTable is one DHT table, arranged for decoding.
+// huffTable is one DHT table, arranged for decoding. A table is never
+// changed once built (a DHT that redefines it builds a new one), so that
+// a scan whose decoding is deferred keeps the tables in force at its
+// header.
 type huffTable struct {
-	defined bool
 	// lut maps the next lutBits bits to length<<8 | symbol when they start
 	// with a code of at most lutBits bits, else to 0.
 	lut [1 << lutBits]uint16
@@ -38,7 +40,6 @@ type huffTable struct {
 // build makes the canonical codes of T.81 Annex C from the count of codes
 // of each length and the symbols in code order.
 func (t *huffTable) build(counts []byte, vals []byte, ac bool) error {
-	*t = huffTable{defined: true}
 	copy(t.vals[:], vals)
 	code, k := int32(0), int32(0)
 	for l := 1; l <= 16; l++ {

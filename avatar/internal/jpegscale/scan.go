@@ -20,11 +20,15 @@ var natural = [64]uint8{
 }
 
 // blockFunc decodes (or skips) the block at column bx, row by of c's
-// blocks.
-type blockFunc func(c *component, bx, by int) error
+// blocks, with d's bit reader. It is a method expression rather than a
+// method value so that a deferred scan can run it on its own decoder.
+type blockFunc func(d *decoder, c *component, bx, by int) error
 
 // sos reads a scan header (T.81 B.2.3) and decodes the scan's
-// entropy-coded data, leaving pos at or before the marker that ends it.
+// entropy-coded data, leaving pos at or before the marker that ends it;
+// or it sets a progressive scan aside for runScans, leaving pos at the
+// start of its data for the search for the next marker to pass over, as
+// for the AC scans skipped at 1/8.
 func (d *decoder) sos(seg []byte) error {
 	if !d.frame {
 		return fmt.Errorf("jpegscale: SOS before SOF: %w", ErrCorrupt)
@@ -37,12 +41,13 @@ func (d *decoder) sos(seg []byte) error {
 		return fmt.Errorf("jpegscale: SOS: %d components in %d bytes: %w", ns, len(seg), ErrCorrupt)
 	}
 	var comps [4]*component
+	var index [4]int // of comps[i] in d.comps
 	for i := range ns {
 		id, sel := seg[1+2*i], seg[2+2*i]
 		var c *component
 		for j := range d.nf {
 			if d.comps[j].id == id {
-				c = &d.comps[j]
+				c, index[i] = &d.comps[j], j
 			}
 		}
 		if c == nil {
@@ -57,7 +62,7 @@ func (d *decoder) sos(seg []byte) error {
 		if td > 3 || ta > 3 {
 			return fmt.Errorf("jpegscale: SOS: Huffman tables %d/%d: %w", td, ta, ErrCorrupt)
 		}
-		c.dc, c.ac = &d.dcTables[td], &d.acTables[ta]
+		c.dc, c.ac = d.dcTables[td], d.acTables[ta]
 		comps[i] = c
 	}
 	p := seg[1+2*ns:]
@@ -69,9 +74,9 @@ func (d *decoder) sos(seg []byte) error {
 	if !d.progressive {
 		// A sequential scan always codes all 64 coefficients; libjpeg
 		// ignores Ss, Se, Ah and Al there, and so do we.
-		block = d.sequentialBlock
+		block = (*decoder).sequentialBlock
 		if d.scale == 8 {
-			block = d.sequentialDC
+			block = (*decoder).sequentialDC
 		}
 	} else {
 		switch {
@@ -83,13 +88,13 @@ func (d *decoder) sos(seg []byte) error {
 		d.ss, d.se, d.al = ss, se, uint(al)
 		switch {
 		case ss == 0 && ah == 0:
-			needAC, block = false, d.dcFirst
+			needAC, block = false, (*decoder).dcFirst
 		case ss == 0:
-			needDC, needAC, block = false, false, d.dcRefine
+			needDC, needAC, block = false, false, (*decoder).dcRefine
 		case ah == 0:
-			needDC, block = false, d.acFirst
+			needDC, block = false, (*decoder).acFirst
 		default:
-			needDC, block = false, d.acRefine
+			needDC, block = false, (*decoder).acRefine
 		}
 		// At 1/8 only the DC coefficient counts: AC scans are not even
 		// decoded, pos stays here and the search for the next marker
@@ -97,7 +102,7 @@ func (d *decoder) sos(seg []byte) error {
 		skip = ss > 0 && d.scale == 8
 	}
 	for _, c := range comps[:ns] {
-		if needDC && !c.dc.defined || needAC && !c.ac.defined {
+		if needDC && c.dc == nil || needAC && c.ac == nil {
 			return fmt.Errorf("jpegscale: SOS: component %d uses an undefined Huffman table: %w", c.id, ErrCorrupt)
 		}
 		if !c.latched {
@@ -111,6 +116,11 @@ func (d *decoder) sos(seg []byte) error {
 	}
 	d.scans++
 	if skip {
+		return nil
+	}
+	if d.progressive && d.workers > 1 && d.scale != 8 {
+		// At 1/8 only the DC chain is left: nothing to run alongside.
+		d.deferScan(index[:ns], ss, block)
 		return nil
 	}
 	return d.scan(comps[:ns], block)
@@ -146,9 +156,14 @@ func (d *decoder) scan(comps []*component, block blockFunc) error {
 		// One component alone: each block is an MCU (T.81 A.2.2).
 		c := comps[0]
 		for by := range c.ch {
+			if j := d.job; j != nil && j.chain > 0 {
+				if err := j.follow(by); err != nil {
+					return err
+				}
+			}
 			for bx := range c.cw {
 				restart()
-				if err := block(c, bx, by); err != nil {
+				if err := block(d, c, bx, by); err != nil {
 					return err
 				}
 				d.starved = d.starved || d.starving()
@@ -176,7 +191,7 @@ func (d *decoder) scan(comps []*component, block blockFunc) error {
 		for mx := range d.mcusX {
 			restart()
 			for _, b := range list[:n] {
-				if err := block(b.c, mx*b.c.h+b.dx, my*b.c.v+b.dy); err != nil {
+				if err := block(d, b.c, mx*b.c.h+b.dx, my*b.c.v+b.dy); err != nil {
 					return err
 				}
 			}

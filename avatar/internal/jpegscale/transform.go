@@ -1,6 +1,10 @@
 package jpegscale
 
-import "math"
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
 
 // fracBits is the fixed-point precision of the reduced transform: its
 // rounding stays far below a level for any real block, and two passes
@@ -173,31 +177,73 @@ func descale(s int) byte {
 // transformCoefficients turns a progressive picture's coefficients, all
 // scans read, into reduced samples.
 func (d *decoder) transformCoefficients() {
-	kept, zigzag := d.xform.kept, d.xform.zigzag[:d.xform.kept]
-	for i := range d.nf {
-		c := &d.comps[i]
-		if d.scale == 8 {
-			// One coefficient and one sample per block, in the same order.
+	if d.scale == 8 {
+		// One coefficient and one sample per block, in the same order.
+		for i := range d.nf {
+			c := &d.comps[i]
 			q := c.q[0]
 			for j, dc := range c.coef {
 				c.plane[j] = dcSample(int32(dc) * q)
 			}
-			continue
 		}
-		b := 0
-		for by := range c.bh {
-			for bx := range c.bw {
-				last := 0
-				for s, f := range c.coef[b*kept : b*kept+kept] {
-					if f != 0 {
-						k := zigzag[s]
-						d.blk[natural[k&63]] = int32(f) * c.q[k&63]
-						last = int(k)
-					}
-				}
-				d.put(c, bx, by, last)
-				b++
+		return
+	}
+	if d.workers == 1 {
+		for i := range d.nf {
+			d.transformRows(&d.comps[i], 0, d.comps[i].bh)
+		}
+		return
+	}
+	// Rows of blocks are independent: each component is cut into as
+	// many bands as there are goroutines, which take them in turn, each
+	// with its own copy of the decoder for the block it works on.
+	type band struct {
+		c        *component
+		from, to int
+	}
+	var bands []band
+	for i := range d.nf {
+		c := &d.comps[i]
+		n := ceilDiv(c.bh, d.workers)
+		for by := 0; by < c.bh; by += n {
+			bands = append(bands, band{c, by, min(by+n, c.bh)})
+		}
+	}
+	var next atomic.Int32
+	run := func() {
+		w := *d
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(bands) {
+				return
 			}
+			w.transformRows(bands[i].c, bands[i].from, bands[i].to)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(d.workers, len(bands)) - 1 {
+		wg.Go(run)
+	}
+	run()
+	wg.Wait()
+}
+
+// transformRows turns the coefficients of c's rows of blocks from to to
+// into reduced samples.
+func (d *decoder) transformRows(c *component, from, to int) {
+	kept, zigzag := d.xform.kept, d.xform.zigzag[:d.xform.kept]
+	for by := from; by < to; by++ {
+		for bx := range c.bw {
+			b := by*c.bw + bx
+			last := 0
+			for s, f := range c.coef[b*kept : b*kept+kept] {
+				if f != 0 {
+					k := zigzag[s]
+					d.blk[natural[k&63]] = int32(f) * c.q[k&63]
+					last = int(k)
+				}
+			}
+			d.put(c, bx, by, last)
 		}
 	}
 }
