@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 VIPS_TAGS = $(shell pkg-config --exists vips 2>/dev/null && echo vips)
 # Packages with goroutines of their own also run under the race detector
 # (the image code is single-threaded and ten times slower under it).
-RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/... ./mmsbridge/... ./profile/... ./commands/...
+RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/... ./mmsbridge/... ./profile/... ./commands/... ./avatar/...
 
 .PHONY: build test demo bench lint deps fuzz
 

@@ -4,6 +4,7 @@ package avatar
 
 import (
 	"image"
+	"os"
 	"testing"
 )
 
@@ -11,6 +12,10 @@ import (
 // jpegscale: those the benchmarks found faster that way.
 func TestVipsTakesJPEGScale(t *testing.T) {
 	photo := encodeJPEG(t, photoLike(1200, 900, 2), 90)
+	progressive, err := os.ReadFile("internal/jpegscale/testdata/prog420.jpg") // 333x217
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -21,7 +26,8 @@ func TestVipsTakesJPEGScale(t *testing.T) {
 		{"baseline at 1/8", photo, 64, true},
 		{"baseline, no scale", photo, 700, false},
 		{"with a profile", adobeRGBPhoto(t, 768), 64, true},
-		{"small progressive", readTestdata(t, "progressive.jpg"), 16, false},
+		{"progressive at 1/2", progressive, 64, true},
+		{"progressive, no scale", readTestdata(t, "progressive.jpg"), 40, false},
 		{"CMYK", readTestdata(t, "cmyk.jpg"), 16, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,8 +8,7 @@ import (
 // jpegFrame is what the markers before a JPEG's first scan say about how
 // it is coded.
 type jpegFrame struct {
-	progressive bool
-	components  int
+	components int
 }
 
 // readJPEGFrame walks the marker segments of a JPEG up to its frame header
@@ -25,7 +24,7 @@ func readJPEGFrame(data []byte) (f jpegFrame, ok bool) {
 			if len(seg) < 4+6 {
 				return jpegFrame{}, false
 			}
-			return jpegFrame{progressive: m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce, components: int(seg[4+5])}, true
+			return jpegFrame{components: int(seg[4+5])}, true
 		}
 	}
 	return jpegFrame{}, false

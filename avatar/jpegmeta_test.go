@@ -11,17 +11,16 @@ import (
 
 func TestReadJPEGFrame(t *testing.T) {
 	for _, tc := range []struct {
-		file        string
-		progressive bool
-		components  int
+		file       string
+		components int
 	}{
-		{"quadrants-adobergb.jpg", false, 3},
-		{"progressive.jpg", true, 3},
-		{"cmyk.jpg", false, 4},
+		{"quadrants-adobergb.jpg", 3},
+		{"progressive.jpg", 3},
+		{"cmyk.jpg", 4},
 	} {
 		f, ok := readJPEGFrame(readTestdata(t, tc.file))
-		if !ok || f.progressive != tc.progressive || f.components != tc.components {
-			t.Errorf("%s: %+v, %v; want progressive %v, %d components", tc.file, f, ok, tc.progressive, tc.components)
+		if !ok || f.components != tc.components {
+			t.Errorf("%s: %+v, %v; want %d components", tc.file, f, ok, tc.components)
 		}
 	}
 	data := readTestdata(t, "progressive.jpg")
