@@ -141,6 +141,25 @@ awk -v files="$files" '
 		}
 	}' "$times"
 echo "goals: imaging/go >= 2; bestIM/vips >= 2; vips/ref <= 1.3"
+png=1600x1200-alpha.png
+inflate=$(cd "$dir" && "$dir/bench-go" time -impl inflate -n "$N" "$png" | awk '{ print $2 }')
+echo "$png floors: Go's zlib inflate of the image data alone $inflate ms (pure Go can reach 2x imaging only under half imaging's time)"
+if have python3; then
+	zinflate=$(python3 - "$dir/$png" <<'PY'
+import struct, sys, time, zlib
+d = open(sys.argv[1], "rb").read()
+i, idat = 8, b""
+while i + 12 <= len(d):
+    n = struct.unpack(">I", d[i:i + 4])[0]
+    if d[i + 4:i + 8] == b"IDAT":
+        idat += d[i + 8:i + 8 + n]
+    i += 12 + n
+best = min((lambda s: (zlib.decompress(idat), time.perf_counter() - s)[1])(time.perf_counter()) for _ in range(10))
+print("%.1f" % (best * 1000))
+PY
+)
+	echo "$png floors: C zlib's inflate alone (the inflate under libpng, libspng and ImageMagick) $zinflate ms"
+fi
 echo "(bestIM/djpeg under 2: libjpeg-turbo's decode alone is over half ImageMagick's time, so no libjpeg-based backend can reach 2x there)"
 
 echo

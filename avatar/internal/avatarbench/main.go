@@ -14,6 +14,7 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -82,6 +84,21 @@ func contender(impl string) (make128, error) {
 			err = png.Encode(&buf, imaging.Fill(img, 128, 128, imaging.Center, imaging.Lanczos))
 			return buf.Bytes(), err
 		}, nil
+	case "inflate":
+		// Not a contender: the floor under any pure-Go PNG decoder, Go's
+		// zlib inflate of the image data alone.
+		return func(data []byte) ([]byte, error) {
+			idat, err := pngImageData(data)
+			if err != nil {
+				return nil, err
+			}
+			r, err := zlib.NewReader(bytes.NewReader(idat))
+			if err != nil {
+				return nil, err
+			}
+			_, err = io.Copy(io.Discard, r)
+			return nil, err
+		}, nil
 	case "vipsref":
 		if vipsRef == nil {
 			return nil, fmt.Errorf("vipsref needs a build with -tags vips")
@@ -91,9 +108,28 @@ func contender(impl string) (make128, error) {
 	return nil, fmt.Errorf("unknown implementation %q", impl)
 }
 
+// pngImageData returns the zlib stream of a PNG: its IDAT chunks joined.
+func pngImageData(data []byte) ([]byte, error) {
+	if len(data) < 8 || string(data[1:4]) != "PNG" {
+		return nil, fmt.Errorf("not a PNG")
+	}
+	var idat []byte
+	for i := 8; i+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[i:]))
+		if n < 0 || i+12+n > len(data) {
+			return nil, fmt.Errorf("PNG chunk runs past the end")
+		}
+		if string(data[i+4:i+8]) == "IDAT" {
+			idat = append(idat, data[i+8:i+8+n]...)
+		}
+		i += 12 + n
+	}
+	return idat, nil
+}
+
 func measure(cmd string, args []string) error {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-	impl := fs.String("impl", "go", "go, vips, imaging or vipsref")
+	impl := fs.String("impl", "go", "go, vips, imaging, vipsref or inflate (PNG only: Go's inflate alone)")
 	n := fs.Int("n", 10, "runs per file (time)")
 	procs := fs.Int("procs", 2, "cores (rate)")
 	dur := fs.Duration("d", 3*time.Second, "how long (rate)")
