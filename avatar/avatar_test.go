@@ -21,6 +21,8 @@ import (
 	"testing"
 
 	"golang.org/x/image/bmp"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // checkAvatar asserts what every result must be: a PNG of side x side within
@@ -46,6 +48,12 @@ func checkAvatar(t *testing.T, s Standard, got Image, side int) *image.NRGBA {
 	if b.Dx() != side || b.Dy() != side || got.Width != side || got.Height != side {
 		t.Fatalf("output %dx%d (Image says %dx%d), want %dx%d", b.Dx(), b.Dy(), got.Width, got.Height, side, side)
 	}
+	return toNRGBA(img)
+}
+
+// toNRGBA copies a decoded picture into NRGBA, the form the checks read.
+func toNRGBA(img image.Image) *image.NRGBA {
+	b := img.Bounds()
 	out := image.NewNRGBA(b)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
@@ -86,22 +94,22 @@ func TestMakeShapes(t *testing.T) {
 		in   []byte
 		std  Standard
 	}{
-		{"landscape jpeg", encodeJPEG(t, photoLike(640, 480, 1), 90), Standard{}},
-		{"portrait jpeg", encodeJPEG(t, photoLike(480, 640, 2), 90), Standard{}},
-		{"camera jpeg 4:3 large", encodeJPEG(t, photoLike(1600, 1200, 3), 85), Standard{}},
+		{"landscape jpeg", encodeJPEG(t, samplepic.Photo(640, 480, 1), 90), Standard{}},
+		{"portrait jpeg", encodeJPEG(t, samplepic.Photo(480, 640, 2), 90), Standard{}},
+		{"camera jpeg 4:3 large", encodeJPEG(t, samplepic.Photo(1600, 1200, 3), 85), Standard{}},
 		{"grey jpeg", encodeJPEG(t, gray, 90), Standard{}},
-		{"strip 1000x1 png", encodePNGTest(t, photoLike(1000, 1, 4)), Standard{MinSide: 1, MinDetail: -1}},
-		{"tiny 1x1 png", encodePNGTest(t, photoLike(1, 1, 5)), Standard{MinSide: 1, MinDetail: -1}},
-		{"already 128x128 png", encodePNGTest(t, photoLike(128, 128, 6)), Standard{}},
-		{"gif", gifOf(photoLike(200, 150, 7)), Standard{}},
-		{"bmp", bmpOf(photoLike(150, 200, 8)), Standard{}},
+		{"strip 1000x1 png", encodePNGTest(t, samplepic.Photo(1000, 1, 4)), Standard{MinSide: 1, MinDetail: -1}},
+		{"tiny 1x1 png", encodePNGTest(t, samplepic.Photo(1, 1, 5)), Standard{MinSide: 1, MinDetail: -1}},
+		{"already 128x128 png", encodePNGTest(t, samplepic.Photo(128, 128, 6)), Standard{}},
+		{"gif", gifOf(samplepic.Photo(200, 150, 7)), Standard{}},
+		{"bmp", bmpOf(samplepic.Photo(150, 200, 8)), Standard{}},
 		{"webp lossy", file("photo.webp"), Standard{}},
 		{"progressive jpeg", file("progressive.jpg"), Standard{}},
 		{"cmyk jpeg", file("cmyk.jpg"), Standard{}},
 		{"webp lossless alpha", file("alpha-lossless.webp"), Standard{}},
 		{"webp lossy alpha", file("alpha-lossy.webp"), Standard{}},
-		{"size 64", encodeJPEG(t, photoLike(640, 480, 9), 90), Standard{Size: 64}},
-		{"size 512", encodeJPEG(t, photoLike(640, 480, 10), 90), Standard{Size: 512, MaxBytes: 1 << 20}},
+		{"size 64", encodeJPEG(t, samplepic.Photo(640, 480, 9), 90), Standard{Size: 64}},
+		{"size 512", encodeJPEG(t, samplepic.Photo(640, 480, 10), 90), Standard{Size: 512, MaxBytes: 1 << 20}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +203,7 @@ func testOrientation(t *testing.T, dw, dh int) {
 }
 
 func TestExifOrientationHostile(t *testing.T) {
-	base := encodeJPEG(t, photoLike(8, 8, 1), 90)
+	base := encodeJPEG(t, samplepic.Photo(8, 8, 1), 90)
 	good := exifSegment(6, binary.BigEndian, "x")
 	for _, tt := range []struct {
 		name string
@@ -288,7 +296,7 @@ func TestTransparencyKept(t *testing.T) {
 // TestJPEGOpaque checks that a JPEG gives an RGB PNG: an alpha channel
 // would cost a quarter more bytes for nothing.
 func TestJPEGOpaque(t *testing.T) {
-	got, err := Standard{}.Make(context.Background(), encodeJPEG(t, photoLike(300, 200, 3), 90))
+	got, err := Standard{}.Make(context.Background(), encodeJPEG(t, samplepic.Photo(300, 200, 3), 90))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,9 +310,9 @@ func TestJPEGOpaque(t *testing.T) {
 // carried over, so neither GPS nor any text of the input reaches XMPP.
 func TestMetadataStripped(t *testing.T) {
 	const secret = "GPS 48.858370N 2.294481E secret-place"
-	jpg := withSegments(encodeJPEG(t, photoLike(320, 240, 1), 90),
+	jpg := withSegments(encodeJPEG(t, samplepic.Photo(320, 240, 1), 90),
 		exifSegment(1, binary.LittleEndian, secret), comSegment("comment "+secret))
-	p := encodePNGTest(t, photoLike(320, 240, 2))
+	p := encodePNGTest(t, samplepic.Photo(320, 240, 2))
 	p = withPNGChunk(p, "tEXt", []byte("Comment\x00"+secret))
 	p = withPNGChunk(p, "iTXt", []byte("Location\x00\x00\x00\x00\x00"+secret))
 	p = withPNGChunk(p, "eXIf", exifSegment(1, binary.BigEndian, secret)[10:])
@@ -385,14 +393,14 @@ func TestHostile(t *testing.T) {
 		}
 		return b
 	}
-	jpg := encodeJPEG(t, photoLike(320, 240, 1), 90)
-	p := encodePNGTest(t, photoLike(64, 64, 1))
+	jpg := encodeJPEG(t, samplepic.Photo(320, 240, 1), 90)
+	p := encodePNGTest(t, samplepic.Photo(64, 64, 1))
 	badCRC := bytes.Clone(p)
 	badCRC[len(badCRC)-20] ^= 0xff
 	wide := encodePNGTest(t, image.NewGray(image.Rect(0, 0, 10001, 1)))
 	pal := image.NewPaletted(image.Rect(0, 0, 4, 4), palette.Plan9[:4])
 	var bm bytes.Buffer
-	if err := bmp.Encode(&bm, photoLike(64, 64, 1)); err != nil {
+	if err := bmp.Encode(&bm, samplepic.Photo(64, 64, 1)); err != nil {
 		t.Fatal(err)
 	}
 	bmpCut := bm.Bytes()[:bm.Len()/2]
@@ -452,14 +460,14 @@ func TestHostile(t *testing.T) {
 func TestCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Standard{}.Make(ctx, encodeJPEG(t, photoLike(64, 64, 1), 90))
+	_, err := Standard{}.Make(ctx, encodeJPEG(t, samplepic.Photo(64, 64, 1), 90))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	in := encodeJPEG(t, photoLike(1600, 1200, 7), 90)
+	in := encodeJPEG(t, samplepic.Photo(1600, 1200, 7), 90)
 	a, err := Standard{}.Make(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,14 @@ import (
 	"image"
 	"os"
 	"testing"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // TestVipsTakesJPEGScale checks which JPEGs the vips backend hands to
 // jpegscale: those the benchmarks found faster that way.
 func TestVipsTakesJPEGScale(t *testing.T) {
-	photo := encodeJPEG(t, photoLike(1200, 900, 2), 90)
+	photo := encodeJPEG(t, samplepic.Photo(1200, 900, 2), 90)
 	progressive, err := os.ReadFile("internal/jpegscale/testdata/prog420.jpg") // 333x217
 	if err != nil {
 		t.Fatal(err)

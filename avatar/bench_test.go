@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // BenchmarkMake times the whole path on camera-like JPEGs (quality 90).
@@ -22,7 +24,7 @@ func BenchmarkMake(b *testing.B) {
 	dir := os.Getenv("AVATAR_BENCH_DIR")
 	for _, sz := range sizes {
 		// Generated once per size, not per b.N round.
-		in := encodeJPEG(b, photoLike(sz.w, sz.h, 2024), 90)
+		in := encodeJPEG(b, samplepic.Photo(sz.w, sz.h, 2024), 90)
 		if dir != "" {
 			if err := os.WriteFile(filepath.Join(dir, sz.name+".jpg"), in, 0o644); err != nil {
 				b.Fatal(err)

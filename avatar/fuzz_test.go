@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/image/bmp"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // FuzzMake feeds Make arbitrary bytes: it must never panic, and must either
@@ -32,7 +34,7 @@ func FuzzMake(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	small := photoLike(24, 16, 1)
+	small := samplepic.Photo(24, 16, 1)
 	f.Add(withSegments(encodeJPEG(f, small, 80), exifSegment(6, binary.LittleEndian, "fuzz")))
 	f.Add(encodePNGTest(f, small))
 	var g, bm bytes.Buffer

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/disintegration/imaging"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // TestBoxShrinkMatchesLanczos checks that the fast path for big YCbCr
@@ -18,7 +20,7 @@ func TestBoxShrinkMatchesLanczos(t *testing.T) {
 		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
 	} {
 		t.Run(ratio.String(), func(t *testing.T) {
-			src := photoLike(1203, 901, 11)
+			src := samplepic.Photo(1203, 901, 11)
 			yc := image.NewYCbCr(src.Bounds(), ratio)
 			for y := range src.Rect.Dy() {
 				for x := range src.Rect.Dx() {
@@ -85,7 +87,7 @@ func TestQuantizeManyColours(t *testing.T) {
 // RGB differs from clipping each pixel first).
 func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 	const w, h = 1200, 900
-	photo := encodeJPEG(t, photoLike(w, h, 5), 90)
+	photo := encodeJPEG(t, samplepic.Photo(w, h, 5), 90)
 	cfg := image.Config{Width: w, Height: h}
 	full, err := decode(formatJPEG, photo, cfg)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"testing"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 func TestReadJPEGFrame(t *testing.T) {
@@ -44,7 +46,7 @@ func TestJPEGICC(t *testing.T) {
 	if len(profile) < 128 || string(profile[36:40]) != "acsp" {
 		t.Fatalf("profile of quadrants-adobergb.jpg: %d bytes, no ICC signature", len(profile))
 	}
-	plain := encodeJPEG(t, photoLike(64, 48, 1), 90)
+	plain := encodeJPEG(t, samplepic.Photo(64, 48, 1), 90)
 	if p := jpegICC(plain); p != nil {
 		t.Errorf("a JPEG without profile gave %d bytes", len(p))
 	}

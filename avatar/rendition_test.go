@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // checkRendition asserts what every rendition must be: a side x side JPEG
@@ -36,13 +38,7 @@ func checkRendition(t *testing.T, r Rendition, side int) *image.NRGBA {
 	if b.Dx() != side || b.Dy() != side || r.Width != side || r.Height != side {
 		t.Fatalf("rendition %dx%d (says %dx%d), want %dx%d", b.Dx(), b.Dy(), r.Width, r.Height, side, side)
 	}
-	out := image.NewNRGBA(b)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			out.Set(x, y, img.At(x, y))
-		}
-	}
-	return out
+	return toNRGBA(img)
 }
 
 // checkBareJPEG walks the JPEG's segments up to the scan: only the ones a
@@ -72,7 +68,7 @@ func checkBareJPEG(t *testing.T, data []byte) {
 
 func TestRenditions(t *testing.T) {
 	std := Standard{Renditions: []int{1024, 256, 512}}
-	got, err := std.Make(context.Background(), encodeJPEG(t, photoLike(1600, 1200, 3), 90))
+	got, err := std.Make(context.Background(), encodeJPEG(t, samplepic.Photo(1600, 1200, 3), 90))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +85,7 @@ func TestRenditions(t *testing.T) {
 		t.Error("two renditions share an id")
 	}
 	// Quality changes the bytes, not the size.
-	low, err := Standard{Renditions: []int{512}, RenditionQuality: 30}.Make(context.Background(), encodeJPEG(t, photoLike(1600, 1200, 3), 90))
+	low, err := Standard{Renditions: []int{512}, RenditionQuality: 30}.Make(context.Background(), encodeJPEG(t, samplepic.Photo(1600, 1200, 3), 90))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +96,7 @@ func TestRenditions(t *testing.T) {
 
 // The avatar made from the large decode looks like the one made directly.
 func TestRenditionsKeepTheAvatar(t *testing.T) {
-	in := encodeJPEG(t, photoLike(1200, 900, 4), 90)
+	in := encodeJPEG(t, samplepic.Photo(1200, 900, 4), 90)
 	plain, err := Standard{}.Make(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +146,7 @@ func TestRenditionsSkipWhatThePictureCannotFill(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			std := Standard{Renditions: tt.sides, Crop: tt.crop}
-			got, err := std.Make(context.Background(), encodeJPEG(t, photoLike(tt.w, tt.h, 5), 90))
+			got, err := std.Make(context.Background(), encodeJPEG(t, samplepic.Photo(tt.w, tt.h, 5), 90))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +203,7 @@ func TestRenditionsCarryNoMetadata(t *testing.T) {
 		binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
 		return append(seg, payload...)
 	}
-	in := withSegments(encodeJPEG(t, photoLike(800, 600, 6), 90),
+	in := withSegments(encodeJPEG(t, samplepic.Photo(800, 600, 6), 90),
 		exifSegment(1, binary.LittleEndian, secret),
 		app(0xe1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>"+secret+"</x:xmpmeta>"),
 		app(0xe2, "ICC_PROFILE\x00\x01\x01"+strings.Repeat("\x00", 128)+secret),
@@ -324,7 +320,7 @@ func TestRenditionsCheck(t *testing.T) {
 // at a time.
 func TestRenditionsUseOneLimiterSlot(t *testing.T) {
 	std := Standard{Renditions: []int{256}, Limiter: NewLimiter(1)}
-	in := encodeJPEG(t, photoLike(600, 400, 8), 90)
+	in := encodeJPEG(t, samplepic.Photo(600, 400, 8), 90)
 	errs := make(chan error, 3)
 	for range 3 {
 		go func() {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 // TestArrowUp draws an arrow pointing up, with a red mark at its top
@@ -145,7 +147,7 @@ func TestContentStandard(t *testing.T) {
 	for i := range white.Pix {
 		white.Pix[i] = 0xff
 	}
-	photo := encodeJPEG(t, photoLike(400, 300, 5), 90)
+	photo := encodeJPEG(t, samplepic.Photo(400, 300, 5), 90)
 	tests := []struct {
 		name string
 		in   []byte
@@ -155,7 +157,7 @@ func TestContentStandard(t *testing.T) {
 		{"black frame", black, Standard{}, ErrBlank},
 		{"white page", encodePNGTest(t, white), Standard{}, ErrBlank},
 		{"black frame, check off", black, Standard{MinDetail: -1}, nil},
-		{"under MinSide", encodeJPEG(t, photoLike(200, 20, 1), 90), Standard{}, ErrTooSmall},
+		{"under MinSide", encodeJPEG(t, samplepic.Photo(200, 20, 1), 90), Standard{}, ErrTooSmall},
 		{"MinSide raised", photo, Standard{MinSide: 301}, ErrTooSmall},
 		{"not accepted", photo, Standard{Accept: []string{"image/png"}}, ErrUnsupported},
 		{"accepted", photo, Standard{Accept: []string{"image/jpeg"}}, nil},
@@ -190,7 +192,7 @@ func TestContentStandard(t *testing.T) {
 
 func TestCropFit(t *testing.T) {
 	bg := color.NRGBA{0, 0, 255, 255}
-	in := encodeJPEG(t, photoLike(400, 200, 3), 90) // 2:1, so bands of 32 above and below
+	in := encodeJPEG(t, samplepic.Photo(400, 200, 3), 90) // 2:1, so bands of 32 above and below
 	for _, tt := range []struct {
 		name   string
 		bg     color.NRGBA
@@ -275,7 +277,7 @@ func TestGIFLimits(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	l := NewLimiter(1)
 	std := Standard{Limiter: l}
-	in := encodeJPEG(t, photoLike(320, 240, 1), 90)
+	in := encodeJPEG(t, samplepic.Photo(320, 240, 1), 90)
 	if err := l.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +318,7 @@ func TestBackendsAgree(t *testing.T) {
 	if len(Backends()) < 2 {
 		t.Skip("only the pure-Go backend in this build (go test -tags vips)")
 	}
-	in := withSegments(encodeJPEG(t, photoLike(1600, 1200, 12), 90), exifSegment(6, binary.BigEndian, "x"))
+	in := withSegments(encodeJPEG(t, samplepic.Photo(1600, 1200, 12), 90), exifSegment(6, binary.BigEndian, "x"))
 	var outs []*image.NRGBA
 	for _, name := range Backends() {
 		std := Standard{Backend: name}

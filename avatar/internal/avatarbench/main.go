@@ -24,7 +24,6 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,6 +37,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"mmsprofile/avatar"
+	"mmsprofile/avatar/internal/samplepic"
 )
 
 func main() {
@@ -184,7 +184,7 @@ func timeOne(mk make128, name string, data []byte, n int) error {
 // on a small picture, so libraries and runtime are already counted there.
 func memOne(mk make128, name string, data []byte) error {
 	small := new(bytes.Buffer)
-	if err := jpeg.Encode(small, photo(64, 64, 1), nil); err != nil {
+	if err := jpeg.Encode(small, samplepic.Photo(64, 64, 1), nil); err != nil {
 		return err
 	}
 	if _, err := mk(small.Bytes()); err != nil {
@@ -261,7 +261,7 @@ func gen(dir string) error {
 		w, h int
 	}{{"1280x960", 1280, 960}, {"4000x3000", 4000, 3000}} {
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, photo(sz.w, sz.h, 2024), &jpeg.Options{Quality: 90}); err != nil {
+		if err := jpeg.Encode(&buf, samplepic.Photo(sz.w, sz.h, 2024), &jpeg.Options{Quality: 90}); err != nil {
 			return err
 		}
 		if err := write(sz.name+".jpg", buf.Bytes()); err != nil {
@@ -275,7 +275,7 @@ func gen(dir string) error {
 			}
 		}
 	}
-	img := photo(1600, 1200, 7)
+	img := samplepic.Photo(1600, 1200, 7)
 	nrgba := image.NewNRGBA(img.Rect)
 	for y := range 1200 {
 		for x := range 1600 {
@@ -302,37 +302,4 @@ func exif6() []byte {
 	seg := []byte{0xff, 0xe1, 0, 0}
 	binary.BigEndian.PutUint16(seg[2:], uint16(len(t)+2))
 	return append(seg, t...)
-}
-
-// photo is a camera-like stand-in (gradients, soft discs, sensor noise), as
-// in the package's tests, so JPEG sizes and decode costs are realistic.
-func photo(w, h int, seed uint64) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	type disc struct{ x, y, r, c0, c1, c2 float64 }
-	discs := make([]disc, 6)
-	for i := range discs {
-		discs[i] = disc{rng.Float64() * float64(w), rng.Float64() * float64(h),
-			(0.05 + 0.2*rng.Float64()) * float64(min(w, h)), rng.Float64() * 255, rng.Float64() * 255, rng.Float64() * 255}
-	}
-	for y := range h {
-		fy := float64(y) / float64(h)
-		for x := range w {
-			fx := float64(x) / float64(w)
-			c := [3]float64{40 + 180*fx, 60 + 120*fy, 200 - 150*fx*fy}
-			for _, d := range discs {
-				if t := 1 - math.Hypot(float64(x)-d.x, float64(y)-d.y)/d.r; t > 0 {
-					t = min(1, 3*t)
-					c = [3]float64{c[0]*(1-t) + d.c0*t, c[1]*(1-t) + d.c1*t, c[2]*(1-t) + d.c2*t}
-				}
-			}
-			nz := rng.NormFloat64() * 6
-			i := img.PixOffset(x, y)
-			for k := range 3 {
-				img.Pix[i+k] = uint8(max(0, min(255, c[k]+nz)))
-			}
-			img.Pix[i+3] = 0xff
-		}
-	}
-	return img
 }
