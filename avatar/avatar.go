@@ -348,6 +348,9 @@ func (s Standard) checkHeader(f format, h header) error {
 	if int64(w)*int64(ht) > s.MaxPixels {
 		return fmt.Errorf("avatar: %s is %dx%d pixels, more than the %d allowed: %w", f, w, ht, s.MaxPixels, ErrTooLarge)
 	}
+	if h.scans > maxJPEGScans {
+		return fmt.Errorf("avatar: %s has more than %d scans: %w", f, maxJPEGScans, ErrTooLarge)
+	}
 	if h.frames > s.MaxFrames {
 		return fmt.Errorf("avatar: %s has %d frames, more than the %d allowed: %w", f, h.frames, s.MaxFrames, ErrTooLarge)
 	}

@@ -10,6 +10,7 @@ import (
 type header struct {
 	width, height int
 	frames        int          // 1 but for GIF, where every frame is counted
+	scans         int          // JPEG: scans counted, up to one over maxJPEGScans
 	config        image.Config // for the Go decoders; zero for HEIF
 }
 
@@ -32,6 +33,9 @@ func readHeader(f format, data []byte) (header, error) {
 		return header{}, err
 	}
 	h := header{width: cfg.Width, height: cfg.Height, frames: 1, config: cfg}
+	if f == formatJPEG {
+		h.scans = jpegScans(data, maxJPEGScans)
+	}
 	if f == formatGIF {
 		n, err := gifFrames(data, cfg.Width, cfg.Height)
 		if err != nil {

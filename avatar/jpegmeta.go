@@ -101,3 +101,62 @@ func jpegSegments(data []byte) func(yield func([]byte) bool) {
 		}
 	}
 }
+
+// maxJPEGScans bounds the scans of a JPEG. Each scan walks every block of
+// its components whatever its data holds, so a file of a few megabytes
+// made of empty scans would keep any decoder (ours, image/jpeg, libjpeg)
+// busy for minutes. Encoders write 1 (sequential), 3 (one per component)
+// or about 10 (progressive; optimisers a few more).
+const maxJPEGScans = 100
+
+// jpegScans counts the scans (SOS markers) of a JPEG up to its end of
+// image, passing over their entropy-coded data by looking for the next
+// marker, and stops counting past limit. Segments are walked by their
+// lengths, so a thumbnail inside EXIF or a picture appended after the end
+// (an HDR gain map) is not counted.
+func jpegScans(data []byte, limit int) int {
+	n := 0
+	i := 2
+	for i+4 <= len(data) && n <= limit && data[i] == 0xff {
+		m := data[i+1]
+		switch {
+		case m == 0xff: // fill byte
+			i++
+			continue
+		case m == 0xd9: // end of image
+			return n
+		case m == 0x01 || m >= 0xd0 && m <= 0xd7:
+			i += 2
+			continue
+		}
+		l := int(binary.BigEndian.Uint16(data[i+2:]))
+		if l < 2 {
+			return n
+		}
+		i += 2 + l
+		if m != 0xda {
+			continue
+		}
+		n++
+		// The scan's data ends at the first 0xFF followed by neither a
+		// stuffed 0x00, a restart marker nor another 0xFF.
+		for i+1 < len(data) {
+			k := bytes.IndexByte(data[i:], 0xff)
+			if k < 0 || i+k+1 >= len(data) {
+				return n
+			}
+			i += k
+			next := data[i+1]
+			if next == 0xff {
+				i++
+				continue
+			}
+			if next == 0x00 || next >= 0xd0 && next <= 0xd7 {
+				i += 2
+				continue
+			}
+			break
+		}
+	}
+	return n
+}

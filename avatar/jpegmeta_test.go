@@ -3,9 +3,11 @@ package avatar
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/draw"
 	"image/jpeg"
+	"strings"
 	"testing"
 
 	"mmsprofile/avatar/internal/samplepic"
@@ -110,5 +112,58 @@ func TestICCToSRGBLarge(t *testing.T) {
 		if c, want := out.NRGBAAt(p.X, p.Y), quadrantAt(p.X, p.Y, 64, 64); !near(c, want, tol) {
 			t.Errorf("pixel %v = %v, want %v within %d", p, c, want, tol)
 		}
+	}
+}
+
+func TestJPEGScans(t *testing.T) {
+	prog := readTestdata(t, "progressive.jpg")
+	base := encodeJPEG(t, samplepic.Photo(64, 48, 1), 90)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{"baseline", base, 1},
+		{"EXIF thumbnail not counted", withSegments(base, exifWith(base)), 1},
+		{"picture appended after the end", append(append([]byte{}, base...), base...), 1},
+		{"cut in its scan", base[:len(base)/2], 1},
+	} {
+		if got := jpegScans(tc.data, maxJPEGScans); got != tc.want {
+			t.Errorf("%s: %d scans, want %d", tc.name, got, tc.want)
+		}
+	}
+	// ImageMagick's progressive script for colour pictures has 10 scans.
+	if n := jpegScans(prog, maxJPEGScans); n != 10 {
+		t.Errorf("progressive.jpg: %d scans, want 10", n)
+	}
+}
+
+// exifWith is an APP1 segment whose payload holds a whole JPEG, as an EXIF
+// thumbnail does.
+func exifWith(jpg []byte) []byte {
+	payload := append([]byte("Exif\x00\x00"), jpg...)
+	n := len(payload) + 2
+	return append([]byte{0xff, 0xe1, byte(n >> 8), byte(n)}, payload...)
+}
+
+// TestManyScansRefused checks that a JPEG made of a great many scans, which
+// would keep any decoder busy for each of them, is refused from its
+// header, in both backends.
+func TestManyScansRefused(t *testing.T) {
+	prog := readTestdata(t, "progressive.jpg")
+	// The last scan of the file (its SOS segment and data), repeated.
+	last := bytes.LastIndex(prog, []byte{0xff, 0xda})
+	end := bytes.LastIndex(prog, []byte{0xff, 0xd9})
+	if last < 0 || end < last {
+		t.Fatal("progressive.jpg has no last scan")
+	}
+	many := append([]byte{}, prog[:end]...)
+	for range maxJPEGScans {
+		many = append(many, prog[last:end]...)
+	}
+	many = append(many, 0xff, 0xd9)
+	_, err := Standard{Size: 16}.Make(context.Background(), many)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "scans") {
+		t.Fatalf("err = %v, want ErrTooLarge for the scans", err)
 	}
 }
