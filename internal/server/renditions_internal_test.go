@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"mmsprofile/avatar"
 	"mmsprofile/config"
 	"mmsprofile/metrics"
 	"mmsprofile/storage"
@@ -180,5 +181,20 @@ func TestAvatarStandardRenditions(t *testing.T) {
 	}
 	if !slices.Equal(std.Renditions, []int{512, 1024}) || std.RenditionQuality != 70 {
 		t.Errorf("with public_url: renditions %v quality %d, want [512 1024] 70", std.Renditions, std.RenditionQuality)
+	}
+}
+
+// config validates avatar.renditions without importing avatar (it stays a
+// leaf); both must bound the sides alike, or a config that passes
+// check-config would fail at start.
+func TestRenditionSideBoundAgrees(t *testing.T) {
+	if config.MaxRenditionSide != avatar.MaxRenditionSide {
+		t.Errorf("config allows renditions up to %d, avatar up to %d", config.MaxRenditionSide, avatar.MaxRenditionSide)
+	}
+	cfg := config.Default()
+	cfg.HTTP.PublicURL = "https://xmpp.example.org/mms"
+	cfg.Avatar.Renditions = []int{config.MaxRenditionSide}
+	if _, err := AvatarStandard(cfg); err != nil {
+		t.Errorf("the largest side config allows: %v", err)
 	}
 }
