@@ -139,6 +139,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"runtime"
 	"strings"
@@ -244,9 +245,9 @@ func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header,
 // scale, CMYK (libvips converts it through a CMYK profile), and whatever
 // jpegscale does not read.
 func scaleJPEGInGo(data []byte, hdr header, size int, crop bool) (scaled, bool) {
+	// The header's colour model says CMYK for four components.
 	k := jpegScaleFor(hdr.config, size, crop)
-	frame, ok := readJPEGFrame(data)
-	if !ok || k == 1 || frame.components == 4 {
+	if k == 1 || hdr.config.ColorModel == color.CMYKModel {
 		return scaled{}, false
 	}
 	img, err := decodeScaledJPEG(data, hdr.config, k)

@@ -5,31 +5,6 @@ import (
 	"encoding/binary"
 )
 
-// jpegFrame is what the markers before a JPEG's first scan say about how
-// it is coded.
-type jpegFrame struct {
-	components int
-}
-
-// readJPEGFrame walks the marker segments of a JPEG up to its frame header
-// (SOFn). ok is false when there is none before the first scan or the
-// data ends.
-func readJPEGFrame(data []byte) (f jpegFrame, ok bool) {
-	for seg := range jpegSegments(data) {
-		m := seg[1]
-		switch {
-		case m == 0xda: // start of scan: too late for a frame header
-			return jpegFrame{}, false
-		case m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc:
-			if len(seg) < 4+6 {
-				return jpegFrame{}, false
-			}
-			return jpegFrame{components: int(seg[4+5])}, true
-		}
-	}
-	return jpegFrame{}, false
-}
-
 // jpegICC returns the ICC profile a JPEG carries in its APP2 segments
 // (ICC.1 annex B.4: one profile cut into numbered chunks), or nil when
 // there is none or the chunks do not make one whole.

@@ -13,28 +13,6 @@ import (
 	"mmsprofile/avatar/internal/samplepic"
 )
 
-func TestReadJPEGFrame(t *testing.T) {
-	for _, tc := range []struct {
-		file       string
-		components int
-	}{
-		{"quadrants-adobergb.jpg", 3},
-		{"progressive.jpg", 3},
-		{"cmyk.jpg", 4},
-	} {
-		f, ok := readJPEGFrame(readTestdata(t, tc.file))
-		if !ok || f.components != tc.components {
-			t.Errorf("%s: %+v, %v; want %d components", tc.file, f, ok, tc.components)
-		}
-	}
-	data := readTestdata(t, "progressive.jpg")
-	for _, cut := range []int{0, 1, 2, 3, 20} {
-		if f, ok := readJPEGFrame(data[:cut]); ok {
-			t.Errorf("cut at %d: %+v, want nothing", cut, f)
-		}
-	}
-}
-
 // app2 is an APP2 ICC_PROFILE segment carrying chunk seq of count.
 func app2(seq, count byte, chunk []byte) []byte {
 	body := append([]byte("ICC_PROFILE\x00"), seq, count)
