@@ -157,7 +157,13 @@ func (s *session) deliver(r io.Reader) error {
 		}
 		return err
 	}
-	return s.b.p.deliver(s.ctx, raw, s.env)
+	// The message is read whole: from here on the work (authentication,
+	// commit) runs to its end under its own deadline, not under the
+	// session's, which a closing connection or server cancels; the MTA
+	// then retries, and the commit's Message-ID makes that a no-op.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 2*s.b.p.cfg.ReceiveTimeout)
+	defer cancel()
+	return s.b.p.deliver(ctx, raw, s.env)
 }
 
 func (s *session) reply(err error) error {

@@ -227,7 +227,7 @@ func (h *handler) deliver(w http.ResponseWriter, r *http.Request, req *Request) 
 		// best approximation of when the user sent it.
 		msg.Received = h.now()
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ReceiveTimeout)
+	ctx, cancel := h.workContext(r)
 	defer cancel()
 	err := h.rcv.Receive(ctx, msg)
 	a := answer{element: "DeliverRsp", namespace: req.Namespace, txID: req.TransactionID, version: req.MM7Version, code: StatusSuccess}
@@ -243,6 +243,16 @@ func (h *handler) deliver(w http.ResponseWriter, r *http.Request, req *Request) 
 		log.Error("mm7: receive message", "err", err)
 	}
 	h.write(w, a)
+}
+
+// workContext is what an accepted request's work (commit, answer) runs
+// under: the request's values, but not its cancellation. net/http cancels
+// r.Context() when the client half-closes its side after the body (curl -T -,
+// some proxies and MMSCs do), which would fail a commit the MMSC is still
+// waiting to hear about; the body is read whole by now, so only our own
+// deadline bounds the work.
+func (h *handler) workContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.ReceiveTimeout)
 }
 
 // refusalStatus maps a Receiver's refusal onto an MM7 status code.
@@ -268,7 +278,7 @@ func (h *handler) report(w http.ResponseWriter, r *http.Request, req *Request) {
 	a := answer{element: req.Kind.rspElement(), namespace: req.Namespace, txID: req.TransactionID, version: req.MM7Version, code: StatusSuccess}
 	log := h.log.With("tx", req.TransactionID, "kind", req.Kind.String(), "message_id", req.Report.MessageID, "mm_status", req.Report.MMStatus)
 	if rr, ok := h.rcv.(ReportReceiver); ok {
-		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ReceiveTimeout)
+		ctx, cancel := h.workContext(r)
 		defer cancel()
 		if err := rr.ReceiveReport(ctx, req.Report); err != nil {
 			a.code, a.details = StatusServiceUnavailable, "temporary failure, retry later"
