@@ -2,17 +2,15 @@ package vcard
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	govcard "github.com/emersion/go-vcard"
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/ianaindex"
-	xunicode "golang.org/x/text/encoding/unicode"
 
+	"mmsprofile/internal/charset"
 	"mmsprofile/internal/lenient"
 )
 
@@ -30,7 +28,7 @@ func decodeBOM(b []byte) []byte {
 	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
 		return b[3:]
 	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
-		out, err := xunicode.UTF16(xunicode.BigEndian, xunicode.UseBOM).NewDecoder().Bytes(b)
+		out, err := charset.UTF16For(b, "").NewDecoder().Bytes(b)
 		if err == nil {
 			return out
 		}
@@ -364,31 +362,21 @@ func escapeLineBreaks(s string) string {
 	return strings.NewReplacer("\r", `\n`, "\n", `\n`).Replace(s)
 }
 
-// toUTF8 converts s from charset. Without a charset, or with one we do not
-// know, text that is not UTF-8 is read as Windows-1252: the usual 8-bit
-// charset of 2.1 cards from Western phones, and every byte maps to something.
-func (p *vcfParser) toUTF8(line int, s, charset string) string {
-	cs := strings.ToLower(strings.TrimSpace(charset))
-	switch cs {
-	case "", "utf-8", "utf8", "us-ascii", "ascii":
-	default:
-		enc, err := ianaindex.IANA.Encoding(cs)
-		if err != nil || enc == nil {
-			p.warn(line, "unknown CHARSET %.20q, read as UTF-8", charset)
-			break
-		}
-		if out, err := enc.NewDecoder().String(s); err == nil {
-			return out
-		}
+// toUTF8 converts s from charset (see charset.Text: without a charset, or
+// with one we do not know, text that is not UTF-8 is read as Windows-1252,
+// the usual 8-bit charset of 2.1 cards from Western phones). A refused
+// charset (UTF-7) drops the value, with a warning: reading it as ASCII
+// would pass on what it hides.
+func (p *vcfParser) toUTF8(line int, s, cs string) string {
+	out, err := charset.Text([]byte(s), cs)
+	switch {
+	case errors.Is(err, charset.ErrRefused):
+		p.warn(line, "CHARSET %.20q not accepted, value dropped", cs)
+		return ""
+	case err != nil:
+		p.warn(line, "unknown CHARSET %.20q, read as UTF-8", cs)
 	}
-	if utf8.ValidString(s) {
-		return s
-	}
-	out, err := charmap.Windows1252.NewDecoder().String(s)
-	if err != nil {
-		return strings.ToValidUTF8(s, "")
-	}
-	return out
+	return string(out)
 }
 
 // photo decodes an inline PHOTO: 2.1/3.0 base64 or a 4.0 data: URI. The

@@ -266,7 +266,11 @@ func (w *walker) walk(h textproto.Header, body io.Reader, depth int, path string
 	}
 	l.data = lenient.Transfer(data, h.Get("Content-Transfer-Encoding"))
 	if strings.HasPrefix(mt, "text/") {
-		l.text = bytes.ReplaceAll(toUTF8(l.data, l.charset), []byte("\r\n"), []byte("\n"))
+		text, err := toUTF8(l.data, l.charset)
+		if err != nil {
+			return fmt.Errorf("email: part %s: %w", pathOr(path), err)
+		}
+		l.text = bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
 	}
 	w.leaves = append(w.leaves, l)
 	return nil
@@ -374,7 +378,9 @@ func selectParts(leaves []*leaf, sets []*carrierRules) []mmsbridge.Part {
 				p.ContentType = "text/vcard"
 			}
 			if l.charset != "" {
-				p.Data = toUTF8(l.data, l.charset)
+				// Refused charsets were refused while walking text/*
+				// parts; any other label reads here as there.
+				p.Data, _ = toUTF8(l.data, l.charset)
 			}
 		}
 		out = append(out, p)

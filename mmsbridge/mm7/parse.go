@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"mmsprofile/internal/charset"
 	"mmsprofile/mmsbridge"
 
 	"mmsprofile/internal/lenient"
@@ -385,7 +386,11 @@ func (p *parser) content(c *rawPart) ([]mmsbridge.Part, error) {
 			if (mt == "text/plain" || mt == "text/html") && len(l.body) > p.lim.MaxTextBytes {
 				return nil, fail(StatusContentRefused, ErrLimit, "%s part of %d bytes (limit %d)", mt, len(l.body), p.lim.MaxTextBytes)
 			}
-			part.Data = toUTF8(l.body, part.Charset)
+			data, err := charset.Text(l.body, part.Charset)
+			if errors.Is(err, charset.ErrRefused) {
+				return nil, fail(StatusContentRefused, err, "%s part in charset %q is not accepted; send UTF-8", mt, part.Charset)
+			}
+			part.Data = data
 		}
 		out = append(out, part)
 	}
@@ -433,7 +438,7 @@ func filename(rp *rawPart) string {
 		name = strings.TrimSpace(rp.header.Get("Content-Location"))
 	}
 	if strings.Contains(name, "=?") {
-		dec := mime.WordDecoder{CharsetReader: xmlCharsetReader}
+		dec := mime.WordDecoder{CharsetReader: charset.NewReader}
 		if d, err := dec.DecodeHeader(name); err == nil {
 			name = d
 		}

@@ -240,21 +240,6 @@ func TestTextCharsets(t *testing.T) {
 			}
 		})
 	}
-	t.Run("utf-16 label over UTF-8 bytes", func(t *testing.T) {
-		if got := string(toUTF8([]byte("héllo"), "UTF-16")); got != "héllo" {
-			t.Errorf("got %q", got)
-		}
-	})
-	t.Run("utf-8 label over Latin-1 bytes", func(t *testing.T) {
-		if got := string(toUTF8([]byte("caf\xe9"), "utf-8")); got != "café" {
-			t.Errorf("got %q", got)
-		}
-	})
-	t.Run("unknown label", func(t *testing.T) {
-		if got := string(toUTF8([]byte("ok"), "x-no-such")); got != "ok" {
-			t.Errorf("got %q", got)
-		}
-	})
 }
 
 // TestParseRefusals checks the status code of each kind of refusal and
