@@ -41,6 +41,12 @@ demo: deps build
 bench: deps
 	scripts/bench.sh
 
+# Every fuzz target for FUZZTIME each (default 10m), one after the other;
+# FUZZ_PARALLEL workers (default: every core). Results in fuzz-results/.
+FUZZTIME ?= 10m
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	$(GO) vet ./...

@@ -93,3 +93,47 @@ func checkWellFormed(t *testing.T, b []byte) {
 		}
 	}
 }
+
+// FuzzEnvelope feeds the SOAP reader arbitrary XML, seeded with the SOAP
+// parts of the fixtures and the hostile ones: it must not panic, must
+// keep its depth and element bounds, and fail only with errXML.
+func FuzzEnvelope(f *testing.F) {
+	bodies, _ := filepath.Glob("testdata/*/*.body")
+	for _, p := range bodies {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if i := bytes.Index(b, []byte("<?xml")); i >= 0 {
+			b = b[i:]
+		}
+		if j := bytes.Index(b, []byte("\n--")); j >= 0 {
+			b = b[:j]
+		}
+		f.Add(b)
+	}
+	lim := envelopeLimits{maxDepth: 16, maxElements: 200}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tree, _, err := readEnvelope(soapToUTF8(b, ""), lim)
+		if err != nil {
+			if !errors.Is(err, errXML) {
+				t.Fatalf("error is not errXML: %v", err)
+			}
+			return
+		}
+		var walk func(n *node, depth int) int
+		walk = func(n *node, depth int) int {
+			if depth > lim.maxDepth {
+				t.Fatalf("tree deeper than %d", lim.maxDepth)
+			}
+			c := 1
+			for _, k := range n.kids {
+				c += walk(k, depth+1)
+			}
+			return c
+		}
+		if n := walk(tree, 1); n > lim.maxElements {
+			t.Fatalf("%d elements, limit %d", n, lim.maxElements)
+		}
+	})
+}
