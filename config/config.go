@@ -115,6 +115,12 @@ type Email struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 	// MaxSessions bounds concurrent SMTP/LMTP sessions.
 	MaxSessions int `toml:"max_sessions"`
+	// MaxRecipients per transaction; beyond it RCPT gets 452 4.5.3.
+	MaxRecipients int `toml:"max_recipients"`
+	// ReadTimeout bounds the wait for each command line, and for the
+	// whole message after DATA (421 after it); WriteTimeout each answer.
+	ReadTimeout  time.Duration `toml:"read_timeout"`
+	WriteTimeout time.Duration `toml:"write_timeout"`
 	// Hostname is the name we greet with.
 	Hostname string `toml:"hostname"`
 
@@ -242,6 +248,20 @@ type Limits struct {
 	// MaxInFlight bounds the MMS being worked on at once; beyond it MM7
 	// answers 4006 and SMTP 451 so the sender retries later.
 	MaxInFlight int `toml:"max_in_flight"`
+
+	// Every HTTP listener (mm7, http) against slow and abusive clients:
+	// the request head must arrive within HTTPHeaderTimeout and the whole
+	// request within HTTPReadTimeout, the answer be taken within
+	// HTTPWriteTimeout; an idle keep-alive connection is closed after
+	// HTTPIdleTimeout; a head over HTTPMaxHeaderBytes gets 431; at most
+	// HTTPMaxConns connections are open per listener (more wait in the
+	// kernel's backlog until one closes).
+	HTTPHeaderTimeout  time.Duration `toml:"http_header_timeout"`
+	HTTPReadTimeout    time.Duration `toml:"http_read_timeout"`
+	HTTPWriteTimeout   time.Duration `toml:"http_write_timeout"`
+	HTTPIdleTimeout    time.Duration `toml:"http_idle_timeout"`
+	HTTPMaxHeaderBytes int           `toml:"http_max_header_bytes"`
+	HTTPMaxConns       int           `toml:"http_max_conns"`
 }
 
 // Publish governs the outbox drain.
@@ -296,6 +316,9 @@ func Default() Config {
 			RequireAuth:     true,
 			MaxMessageBytes: 5 << 20,
 			MaxSessions:     64,
+			MaxRecipients:   50,
+			ReadTimeout:     60 * time.Second,
+			WriteTimeout:    60 * time.Second,
 		},
 		Avatar: Avatar{
 			Size:          128,
@@ -323,7 +346,16 @@ func Default() Config {
 			CodeDigits:      6,
 			MaxCodeFailures: 5,
 		},
-		Limits: Limits{UpdatesPerHour: 20, LinkRequestsPerHour: 5, RepliesPerDay: 10, MaxInFlight: 64},
+		Limits: Limits{
+			UpdatesPerHour: 20, LinkRequestsPerHour: 5, RepliesPerDay: 10, MaxInFlight: 64,
+
+			HTTPHeaderTimeout:  10 * time.Second,
+			HTTPReadTimeout:    60 * time.Second,
+			HTTPWriteTimeout:   60 * time.Second,
+			HTTPIdleTimeout:    60 * time.Second,
+			HTTPMaxHeaderBytes: 64 << 10,
+			HTTPMaxConns:       256,
+		},
 		Publish: Publish{
 			RetryMin:    2 * time.Second,
 			RetryMax:    10 * time.Minute,
@@ -491,6 +523,15 @@ func (c *Config) Validate() error {
 		if _, err := ParsePrefix(s); err != nil {
 			bad("email.allowed_relays: %v", err)
 		}
+	}
+	if c.Email.MaxRecipients < 1 || c.Email.ReadTimeout <= 0 || c.Email.WriteTimeout <= 0 {
+		bad("email.max_recipients must be >= 1, email.read_timeout and email.write_timeout > 0")
+	}
+	if c.Limits.HTTPHeaderTimeout <= 0 || c.Limits.HTTPReadTimeout < c.Limits.HTTPHeaderTimeout || c.Limits.HTTPWriteTimeout <= 0 || c.Limits.HTTPIdleTimeout <= 0 {
+		bad("limits.http_header_timeout, http_write_timeout and http_idle_timeout must be > 0, http_read_timeout >= http_header_timeout")
+	}
+	if c.Limits.HTTPMaxHeaderBytes < 4096 || c.Limits.HTTPMaxConns < 1 {
+		bad("limits.http_max_header_bytes must be >= 4096 and limits.http_max_conns >= 1")
 	}
 	if c.Email.MaxMessageBytes < 1024 || c.Email.MaxSessions < 1 {
 		bad("email.max_message_bytes must be >= 1024 and email.max_sessions >= 1")

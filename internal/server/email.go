@@ -25,6 +25,9 @@ func EmailConfig(cfg config.Config) (email.Config, error) {
 	ec.RequireAuth = cfg.Email.RequireAuth
 	ec.MaxMessageBytes = cfg.Email.MaxMessageBytes
 	ec.MaxSessions = cfg.Email.MaxSessions
+	ec.MaxRecipients = cfg.Email.MaxRecipients
+	ec.ReadTimeout = cfg.Email.ReadTimeout
+	ec.WriteTimeout = cfg.Email.WriteTimeout
 	if cfg.Email.Hostname != "" {
 		ec.Hostname = cfg.Email.Hostname
 	}

@@ -478,14 +478,7 @@ func (s *Server) listen(ctx context.Context, addr string, h http.Handler) (*http
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv, ln := hardenHTTP(h, ln, httpLimitsOf(s.cfg.Limits), slog.NewLogLogger(s.log.Handler(), slog.LevelWarn))
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http serve", "addr", addr, "err", err)

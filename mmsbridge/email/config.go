@@ -20,6 +20,8 @@ const (
 	DefaultReadTimeout   = 60 * time.Second
 	DefaultWriteTimeout  = 60 * time.Second
 	DefaultMaxSessions   = 64
+	// DefaultMaxRecipients is per transaction: a carrier gateway sends one.
+	DefaultMaxRecipients = 50
 	// DefaultReceiveTimeout bounds one rcv.Receive call so a stuck store
 	// turns into a 451 instead of a hung SMTP session.
 	DefaultReceiveTimeout = 60 * time.Second
@@ -68,6 +70,7 @@ type Config struct {
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
 	MaxSessions     int
+	MaxRecipients   int
 	ReceiveTimeout  time.Duration
 	// Hostname is announced in the SMTP greeting.
 	Hostname string
@@ -146,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = DefaultMaxSessions
+	}
+	if c.MaxRecipients <= 0 {
+		c.MaxRecipients = DefaultMaxRecipients
 	}
 	if c.ReceiveTimeout <= 0 {
 		c.ReceiveTimeout = DefaultReceiveTimeout

@@ -33,7 +33,7 @@ func NewServer(cfg Config, rcv mmsbridge.Receiver, lmtp bool, log *slog.Logger) 
 	s.Domain = cfg.Hostname
 	s.MaxMessageBytes = cfg.MaxMessageBytes
 	s.MaxLineLength = cfg.MaxLineLength
-	s.MaxRecipients = 50
+	s.MaxRecipients = cfg.MaxRecipients
 	s.ReadTimeout = cfg.ReadTimeout
 	s.WriteTimeout = cfg.WriteTimeout
 	s.ErrorLog = slogPrintf{log: be.logger()}
