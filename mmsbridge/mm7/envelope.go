@@ -58,9 +58,13 @@ func (n *node) attrValue(local string) (string, bool) {
 }
 
 // envelopeLimits bound the XML reader.
+// maxAttrs and maxText (attributes on one element, text bytes in one
+// element) default to DefaultMaxXMLAttrs and DefaultMaxXMLText.
 type envelopeLimits struct {
 	maxDepth    int
 	maxElements int
+	maxAttrs    int
+	maxText     int
 }
 
 // errXML marks a SOAP part that is not acceptable XML: status 4004.
@@ -73,6 +77,12 @@ var errXML = errors.New("bad XML")
 // bounded so a hostile envelope costs no more than its bytes. The envelope
 // prefix is returned as written, for logs and for answering in kind.
 func readEnvelope(b []byte, lim envelopeLimits) (*node, string, error) {
+	if lim.maxAttrs <= 0 {
+		lim.maxAttrs = DefaultMaxXMLAttrs
+	}
+	if lim.maxText <= 0 {
+		lim.maxText = DefaultMaxXMLText
+	}
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = true
 	d.CharsetReader = xmlCharsetReader
@@ -102,6 +112,9 @@ func readEnvelope(b []byte, lim envelopeLimits) (*node, string, error) {
 			if len(stack) >= lim.maxDepth {
 				return nil, "", fmt.Errorf("%w: nested deeper than %d: %w", errXML, lim.maxDepth, ErrLimit)
 			}
+			if len(t.Attr) > lim.maxAttrs {
+				return nil, "", fmt.Errorf("%w: <%.40s> with %d attributes, limit %d: %w", errXML, t.Name.Local, len(t.Attr), lim.maxAttrs, ErrLimit)
+			}
 			n := &node{name: t.Name, attr: t.Attr}
 			if len(stack) == 0 {
 				if root != nil {
@@ -126,6 +139,9 @@ func readEnvelope(b []byte, lim envelopeLimits) (*node, string, error) {
 				continue
 			}
 			n := stack[len(stack)-1]
+			if len(n.buf)+len(t) > lim.maxText {
+				return nil, "", fmt.Errorf("%w: <%.40s> holds more than %d bytes of text: %w", errXML, n.name.Local, lim.maxText, ErrLimit)
+			}
 			n.buf = append(n.buf, t...)
 		}
 	}

@@ -82,6 +82,8 @@ func (p *parser) parse(contentType string, data []byte) (*Request, error) {
 	tree, prefix, err := readEnvelope(soapToUTF8(root.body, root.params["charset"]), envelopeLimits{
 		maxDepth:    p.lim.MaxXMLDepth,
 		maxElements: p.lim.MaxXMLElements,
+		maxAttrs:    p.lim.MaxXMLAttrs,
+		maxText:     p.lim.MaxXMLText,
 	})
 	if err != nil {
 		if mimeErr != nil && !errors.Is(mimeErr, ErrLimit) {

@@ -112,6 +112,8 @@ type Limits struct {
 	MaxMIMEDepth   int   // multipart nesting, the MM7 body counting as 1; default 8
 	MaxXMLDepth    int   // element nesting in the SOAP envelope; default 64
 	MaxXMLElements int   // elements in the SOAP envelope; default 4096
+	MaxXMLAttrs    int   // attributes on one element; default 64
+	MaxXMLText     int   // text in one element; default 64 KiB
 	MaxParts       int   // MIME parts in all; default 64
 	MaxTextBytes   int   // one text/plain or text/html part; default 64 KiB
 
@@ -128,6 +130,8 @@ const (
 	DefaultMaxMIMEDepth   = 8
 	DefaultMaxXMLDepth    = 64
 	DefaultMaxXMLElements = 4096
+	DefaultMaxXMLAttrs    = 64
+	DefaultMaxXMLText     = 64 << 10
 	DefaultMaxParts       = 64
 	DefaultMaxTextBytes   = 64 << 10
 )
@@ -144,6 +148,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxXMLElements <= 0 {
 		l.MaxXMLElements = DefaultMaxXMLElements
+	}
+	if l.MaxXMLAttrs <= 0 {
+		l.MaxXMLAttrs = DefaultMaxXMLAttrs
+	}
+	if l.MaxXMLText <= 0 {
+		l.MaxXMLText = DefaultMaxXMLText
 	}
 	if l.MaxParts <= 0 {
 		l.MaxParts = DefaultMaxParts
