@@ -307,7 +307,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		mail = email.NewServer(ec, s.rcv, s.cfg.Email.Protocol == "lmtp", s.log.With("part", "email"))
 		go func() {
-			if err := mail.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+			if err := mail.Serve(email.GuardListener(ln)); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 				s.log.Error("email serve", "err", err)
 			}
 		}()

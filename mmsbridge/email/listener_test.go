@@ -41,7 +41,7 @@ func startServer(t *testing.T, cfg Config, rcv mmsbridge.Receiver, lmtp bool) st
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.Serve(l)
+		s.Serve(GuardListener(l))
 	}()
 	t.Cleanup(func() {
 		s.Close()
@@ -180,7 +180,7 @@ func TestLMTPUnixSocket(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.Serve(l)
+		s.Serve(GuardListener(l))
 	}()
 	t.Cleanup(func() {
 		s.Close()

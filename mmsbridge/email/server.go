@@ -188,3 +188,31 @@ func (l slogPrintf) Println(v ...any) { l.log.Error("smtp server", "msg", sprint
 
 func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
 func sprintln(v ...any) string               { return strings.TrimSuffix(fmt.Sprintln(v...), "\n") }
+
+// GuardListener wraps the listener NewServer's server is to Serve, so that
+// a connection whose answer could not be written in WriteTimeout is
+// closed. go-smtp keeps reading commands after a failed write (its
+// writer's error sticks), so a client that pipelines commands without ever
+// reading the answers would otherwise hold its session, and one of
+// MaxSessions, for as long as it keeps sending.
+func GuardListener(ln net.Listener) net.Listener { return guardedListener{ln} }
+
+type guardedListener struct{ net.Listener }
+
+func (l guardedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return guardedConn{c}, nil
+}
+
+type guardedConn struct{ net.Conn }
+
+func (c guardedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if err != nil {
+		c.Conn.Close()
+	}
+	return n, err
+}
