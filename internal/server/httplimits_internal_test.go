@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -93,10 +95,12 @@ func trickle(t *testing.T, addr, head, drip string, total time.Duration) (cut bo
 // header timeout instead of holding the connection for as long as it likes.
 func TestHTTPSlowHeaderIsCut(t *testing.T) {
 	addr, _ := serveHardened(t, testLimits())
+	start := time.Now()
 	cut, _ := trickle(t, addr, "POST /mm7 HTTP/1.1\r\nHost: x\r\n", "X-Slow: aaaaaaaaaaaaaaaaaaaaa\r\n", 5*time.Second)
 	if !cut {
 		t.Fatal("a head trickled for 5s was not cut off")
 	}
+	reportHostile(t, "http-slow-header", time.Since(start), "closed")
 }
 
 // A client sending its body a byte at a time is cut off at the read
@@ -104,10 +108,12 @@ func TestHTTPSlowHeaderIsCut(t *testing.T) {
 func TestHTTPSlowBodyIsCut(t *testing.T) {
 	addr, _ := serveHardened(t, testLimits())
 	head := "POST /mm7 HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n"
+	start := time.Now()
 	cut, answer := trickle(t, addr, head, "<", 5*time.Second)
 	if !cut {
 		t.Fatal("a body trickled for 5s was not cut off")
 	}
+	reportHostile(t, "http-slow-body", time.Since(start), firstLine(answer))
 	if answer != "" && !strings.HasPrefix(answer, "HTTP/1.1 400") {
 		t.Errorf("answer %q, want 400 or a closed connection", firstLine(answer))
 	}
@@ -124,6 +130,7 @@ func TestHTTPHugeHeaderRefused(t *testing.T) {
 	if err := c.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	go func() {
 		fmt.Fprintf(c, "POST /mm7 HTTP/1.1\r\nHost: x\r\nX-Junk: %s\r\nContent-Length: 0\r\n\r\n", strings.Repeat("a", 1_000_000))
 	}()
@@ -135,6 +142,7 @@ func TestHTTPHugeHeaderRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("HTTP %d, want 431", resp.StatusCode)
 	}
+	reportHostile(t, "http-header-1MB", time.Since(start), resp.StatusCode)
 }
 
 // Many clients that make one request and then keep their connection idle
@@ -144,6 +152,7 @@ func TestHTTPIdleKeepAlivesCapped(t *testing.T) {
 	lim := testLimits()
 	lim.MaxConns = 4
 	addr, peak := serveHardened(t, lim)
+	start := time.Now()
 	const clients = 20
 	answered := make(chan net.Conn, clients)
 	for range clients {
@@ -182,6 +191,53 @@ func TestHTTPIdleKeepAlivesCapped(t *testing.T) {
 	if p := peak(); p > lim.MaxConns {
 		t.Fatalf("%d connections open at once, cap %d", p, lim.MaxConns)
 	}
+	reportHostile(t, "http-idle-keepalive-20", time.Since(start), fmt.Sprintf("peak %d conns", peak()))
+}
+
+// A thousand clients connecting at once and sending nothing hold no more
+// than the default cap of connections (and their goroutines and file
+// descriptors) in the server; the rest wait in the backlog.
+func TestHTTPThousandConnections(t *testing.T) {
+	lim := httpLimitsOf(config.Default().Limits)
+	addr, peak := serveHardened(t, lim)
+	start := time.Now()
+	conns := make([]net.Conn, 0, 1000)
+	for range 1000 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("after %d connections: %v", len(conns), err)
+		}
+		conns = append(conns, c)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // let the server take what it will
+	if p := peak(); p > lim.MaxConns {
+		t.Fatalf("%d connections open at once, cap %d", p, lim.MaxConns)
+	}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	reportHostile(t, "http-1000-conns", time.Since(start), fmt.Sprintf("peak %d conns, %d goroutines, %d fds (both ends)", peak(), runtime.NumGoroutine(), len(fds)))
+}
+
+// reportHostile logs, under HOSTILE_MEASURE=1, one line scripts/hostile.sh
+// reads (see mm7's). Nothing is asserted on it.
+func reportHostile(t *testing.T, class string, elapsed time.Duration, answer any) {
+	t.Helper()
+	if os.Getenv("HOSTILE_MEASURE") == "" {
+		return
+	}
+	hwm := "?"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") {
+				hwm = strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+			}
+		}
+	}
+	t.Logf("HOSTILE class=%s time=%s answer=%v peak_rss=%q", class, elapsed.Round(time.Microsecond), answer, hwm)
 }
 
 func firstLine(s string) string {
