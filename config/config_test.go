@@ -213,3 +213,28 @@ func TestRenditionKeys(t *testing.T) {
 		}
 	})
 }
+
+// The hostile-peer limits have defaults and refuse values that would turn
+// a defence off.
+func TestPeerLimits(t *testing.T) {
+	cfg, err := Parse([]byte(contractKeys), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.Limits; l.HTTPHeaderTimeout <= 0 || l.HTTPMaxConns < 1 || l.HTTPMaxHeaderBytes < 4096 || cfg.Email.MaxRecipients < 1 || cfg.Email.ReadTimeout <= 0 {
+		t.Fatalf("defaults %+v %+v", cfg.Limits, cfg.Email)
+	}
+	for _, tc := range []struct{ keys, want string }{
+		{"[limits]\nhttp_max_conns = 0\n", "limits.http_max_conns"},
+		{"[limits]\nhttp_header_timeout = \"20s\"\nhttp_read_timeout = \"5s\"\n", "http_read_timeout >= http_header_timeout"},
+		{"[limits]\nhttp_max_header_bytes = 100\n", "limits.http_max_header_bytes"},
+	} {
+		if _, err := Parse([]byte(contractKeys+"\n"+tc.keys), "test.toml"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.keys, err, tc.want)
+		}
+	}
+	raw := strings.Replace(contractKeys, `listen   = "127.0.0.1:2525"`, "listen   = \"127.0.0.1:2525\"\nmax_recipients = 0", 1)
+	if _, err := Parse([]byte(raw), "test.toml"); err == nil || !strings.Contains(err.Error(), "email.max_recipients") {
+		t.Errorf("max_recipients = 0: error %v", err)
+	}
+}
