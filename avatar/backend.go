@@ -87,14 +87,22 @@ func (goBackend) name() string { return "go" }
 
 func (goBackend) decodes(f format) bool {
 	switch f {
-	case formatJPEG, formatPNG, formatGIF, formatWebP, formatBMP:
+	case formatJPEG, formatPNG, formatGIF, formatWebP, formatBMP, formatHEIC, formatAVIF:
 		return true
 	}
 	return false
 }
 
 func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error) {
-	img, err := decodeFor(f, data, hdr.config, size, crop)
+	var (
+		img image.Image
+		err error
+	)
+	if f == formatHEIC || f == formatAVIF {
+		img, err = decodeHEIF(f, data, hdr, size, crop)
+	} else {
+		img, err = decodeFor(f, data, hdr.config, size, crop)
+	}
 	if err != nil {
 		return scaled{}, err
 	}
