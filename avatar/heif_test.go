@@ -237,3 +237,57 @@ func meanDiff(a, b *image.NRGBA) float64 {
 	}
 	return sum / float64(n)
 }
+
+// TestHEIFThumbnailTurnsLikePrimary: a phone's portrait photo is stored
+// landscape with an irot property; a thumbnail without one of its own takes
+// the primary's, so the avatar made from it is upright too.
+func TestHEIFThumbnailTurnsLikePrimary(t *testing.T) {
+	in := readTestdata(t, "photo-thumb.heic")
+	info, err := parseHEIF(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// irot, angle 1: 90 degrees anticlockwise.
+	info.raw.props = append(info.raw.props, box("irot", []byte{1}))
+	info.raw.assoc[info.primary] = append(info.raw.assoc[info.primary], len(info.raw.props))
+	small, err := info.extractThumb(in, info.thumbs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(small, []byte("irot")) {
+		t.Fatal("the primary's rotation was not carried over")
+	}
+	img, err := decodeWasm(formatHEIC, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 240 || b.Dy() != 320 {
+		t.Fatalf("turned thumbnail is %v, want 240x320", b)
+	}
+}
+
+// TestHEIFBackendsAgree: the pure-Go backend's HEIC and AVIF avatars (from
+// the thumbnail) look like libvips' (which also takes the thumbnail).
+func TestHEIFBackendsAgree(t *testing.T) {
+	if len(Backends()) < 2 {
+		t.Skip("only the pure-Go backend in this build (go test -tags vips)")
+	}
+	for _, name := range []string{"photo-thumb.heic", "photo-thumb.avif"} {
+		t.Run(name, func(t *testing.T) {
+			in := readTestdata(t, name)
+			var outs []*image.NRGBA
+			for _, be := range Backends() {
+				got, err := Standard{Backend: be}.Make(context.Background(), in)
+				if err != nil {
+					t.Fatalf("%s: %v", be, err)
+				}
+				outs = append(outs, decodePNG(t, got.Data))
+			}
+			if d := meanDiff(outs[0], outs[1]); d > 4 {
+				t.Errorf("backends differ by %.2f levels on average, want <= 4", d)
+			} else {
+				t.Logf("backends differ by %.2f levels on average", d)
+			}
+		})
+	}
+}
