@@ -258,7 +258,7 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 		sq         scaled
 		renditions []Rendition
 	)
-	if sides := s.renditionSides(hdr); len(sides) == 0 {
+	if sides := s.renditionSides(be.decodable(f, hdr)); len(sides) == 0 {
 		sq, err = s.scale(ctx, be, f, data, hdr)
 	} else {
 		sq, renditions, err = s.scaleWithRenditions(ctx, be, f, data, hdr, sides)

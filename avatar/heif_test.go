@@ -291,3 +291,23 @@ func TestHEIFBackendsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestHEIFRenditionsFromThumbnail: a photo too large to decode whole in
+// WebAssembly gets the renditions its thumbnail can fill, not a refusal.
+func TestHEIFRenditionsFromThumbnail(t *testing.T) {
+	in := bytes.Clone(readTestdata(t, "photo-thumb.heic"))
+	// The primary's ispe (the first) claims 2400x1800: 4.3 MP, the
+	// thumbnail's shape.
+	i := bytes.Index(in, []byte("ispe"))
+	binary.BigEndian.PutUint32(in[i+8:], 2400)
+	binary.BigEndian.PutUint32(in[i+12:], 1800)
+	std := goHEIF
+	std.Renditions = []int{200, 512}
+	got, err := std.Make(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Renditions) != 1 || got.Renditions[0].Width != 200 {
+		t.Fatalf("renditions %+v, want only the 200 px one the thumbnail fills", got.Renditions)
+	}
+}
