@@ -8,6 +8,10 @@ LDFLAGS := -X main.version=$(VERSION)
 # in when its library is installed (scripts/install-deps.sh installs it;
 # "=" so that the check runs after the deps target did).
 VIPS_TAGS = $(shell pkg-config --exists vips 2>/dev/null && echo vips)
+# The pure-Go backend decodes HEIC and AVIF in WebAssembly; without
+# nodynamic, its decoder packages would load a system libheif or libavif
+# through dlopen instead, whenever one is installed.
+TAGS = nodynamic $(VIPS_TAGS)
 # Packages with goroutines of their own also run under the race detector
 # (the image code is single-threaded and ten times slower under it).
 RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/... ./mmsbridge/... ./profile/... ./commands/... ./avatar/...
@@ -15,7 +19,7 @@ RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/...
 .PHONY: build test demo bench lint deps fuzz
 
 build:
-	$(GO) build -tags "$(VIPS_TAGS)" -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
+	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
 
 deps:
 	scripts/install-deps.sh
@@ -23,15 +27,17 @@ deps:
 # Everything: unit tests, the real-server integration tests, race detector.
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
-	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
+	$(GO) test -tags nodynamic -count=1 -timeout 30m ./...
+	$(GO) test -tags nodynamic -race -count=1 -timeout 30m $(RACE_PKGS)
 	@# A short fuzz of each parser of outside input.
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15s ./mmsbridge/mm7/
 	$(GO) test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime 15s -fuzzminimizetime 3s ./mmsbridge/email/
-	$(GO) test -run '^$$' -fuzz '^FuzzMake$$' -fuzztime 15s ./avatar/
+	$(GO) test -tags nodynamic -run '^$$' -fuzz '^FuzzMake$$' -fuzztime 15s ./avatar/
+	$(GO) test -tags nodynamic -run '^$$' -fuzz '^FuzzHEIFContainer$$' -fuzztime 15s ./avatar/
+	$(GO) test -tags nodynamic -run '^$$' -fuzz '^FuzzHEIFDecode$$' -fuzztime 15s -fuzzminimizetime 3s ./avatar/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 15s -fuzzminimizetime 3s ./avatar/internal/jpegscale/
 	@# Both image backends pass the same suite.
-	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags vips ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
+	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags "vips nodynamic" ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
 
 # A throwaway Prosody, mmsprofile on embedded SQLite, one MM7 MMS with a
 # photo, and what a contact's client received.
@@ -52,4 +58,4 @@ lint:
 	$(GO) vet ./...
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	staticcheck ./...
-	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) vet -tags vips ./avatar/... && staticcheck -tags vips ./avatar/...; fi
+	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) vet -tags "vips nodynamic" ./avatar/... && staticcheck -tags "vips nodynamic" ./avatar/...; fi

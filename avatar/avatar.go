@@ -46,9 +46,9 @@ var (
 	// ErrTooSmall reports a picture whose shorter side is under MinSide.
 	ErrTooSmall = errors.New("the picture is too small, please send a bigger one")
 	// ErrUnsupported reports a format that is recognised but not decoded
-	// by this build or not accepted by the operator (HEIC without the
-	// accelerated backend, TIFF, animated WebP, …) or bytes that are no
-	// known picture.
+	// by this build or not accepted by the operator (TIFF, animated WebP,
+	// a HEIC too narrow for the WebAssembly decoder, …) or bytes that are
+	// no known picture.
 	ErrUnsupported = errors.New("this kind of picture is not supported, please send a JPEG or PNG")
 	// ErrCorrupt reports a picture of a supported format that cannot be decoded.
 	ErrCorrupt = errors.New("the picture is damaged")
@@ -196,8 +196,8 @@ func (s Standard) Check() error {
 	return nil
 }
 
-// Make decodes data (JPEG, PNG, GIF, WebP or BMP; HEIC and AVIF with the
-// vips backend; whatever it is labelled), applies its EXIF orientation,
+// Make decodes data (JPEG, PNG, GIF, WebP, BMP, HEIC or AVIF, whatever it
+// is labelled; see decodeHEIF for HEIC and AVIF in the pure-Go backend), applies its EXIF orientation,
 // crops or fits it to a square, resizes it to s.Size and encodes it as PNG
 // within s.MaxBytes. The result is built from pixels only, so no metadata of
 // the input survives. When s.Renditions asks for larger copies, the picture
@@ -258,7 +258,7 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 		sq         scaled
 		renditions []Rendition
 	)
-	if sides := s.renditionSides(hdr); len(sides) == 0 {
+	if sides := s.renditionSides(be.decodable(f, hdr)); len(sides) == 0 {
 		sq, err = s.scale(ctx, be, f, data, hdr)
 	} else {
 		sq, renditions, err = s.scaleWithRenditions(ctx, be, f, data, hdr, sides)
@@ -350,6 +350,12 @@ func (s Standard) checkHeader(f format, h header) error {
 	}
 	if h.scans > maxJPEGScans {
 		return fmt.Errorf("avatar: %s has more than %d scans: %w", f, maxJPEGScans, ErrTooLarge)
+	}
+	if h.heif.tiles > maxHEIFTiles {
+		return fmt.Errorf("avatar: %s is a grid of %d tiles, more than the %d allowed: %w", f, h.heif.tiles, maxHEIFTiles, ErrTooLarge)
+	}
+	if h.heif.items > maxHEIFItems {
+		return fmt.Errorf("avatar: %s holds %d items, more than the %d allowed: %w", f, h.heif.items, maxHEIFItems, ErrTooLarge)
 	}
 	if h.frames > s.MaxFrames {
 		return fmt.Errorf("avatar: %s has %d frames, more than the %d allowed: %w", f, h.frames, s.MaxFrames, ErrTooLarge)

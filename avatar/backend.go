@@ -22,6 +22,9 @@ type backend interface {
 	// applied), either centre-cropped to size x size (crop) or fitted
 	// within size x size with its longer side size (!crop).
 	scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error)
+	// decodable is the size of the largest picture in the file the
+	// backend will decode, which bounds the renditions it can fill.
+	decodable(f format, hdr header) header
 }
 
 // scaled is a backend's result.
@@ -87,14 +90,42 @@ func (goBackend) name() string { return "go" }
 
 func (goBackend) decodes(f format) bool {
 	switch f {
-	case formatJPEG, formatPNG, formatGIF, formatWebP, formatBMP:
+	case formatJPEG, formatPNG, formatGIF, formatWebP, formatBMP, formatHEIC, formatAVIF:
 		return true
 	}
 	return false
 }
 
+// decodable is hdr, but for a HEIF picture over what the WebAssembly
+// decoder takes whole: then its largest thumbnail, which is all that will
+// be decoded.
+func (goBackend) decodable(f format, hdr header) header {
+	if f != formatHEIC && f != formatAVIF || int64(hdr.width)*int64(hdr.height) <= maxWasmPixels {
+		return hdr
+	}
+	var best heifThumb
+	for _, t := range hdr.heif.thumbs {
+		if t.width*t.height > best.width*best.height {
+			best = t
+		}
+	}
+	if best.width == 0 {
+		return hdr
+	}
+	hdr.width, hdr.height = best.width, best.height
+	return hdr
+}
+
 func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error) {
-	img, err := decodeFor(f, data, hdr.config, size, crop)
+	var (
+		img image.Image
+		err error
+	)
+	if f == formatHEIC || f == formatAVIF {
+		img, err = decodeHEIF(f, data, hdr, size, crop)
+	} else {
+		img, err = decodeFor(f, data, hdr.config, size, crop)
+	}
 	if err != nil {
 		return scaled{}, err
 	}

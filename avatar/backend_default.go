@@ -3,5 +3,6 @@
 package avatar
 
 // acceleratedBackend is nil in the default build: pure Go, no C toolchain.
-// Build with -tags vips (cgo and libvips-dev) for HEIC, AVIF and speed.
+// Build with -tags vips (cgo and libvips-dev) for libvips' speed and
+// colour management.
 func acceleratedBackend() backend { return nil }

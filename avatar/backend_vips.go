@@ -189,6 +189,9 @@ func (vipsBackend) decodes(f format) bool {
 	return false
 }
 
+// decodable is hdr: libvips decodes any picture in the file.
+func (vipsBackend) decodable(_ format, hdr header) header { return hdr }
+
 func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (scaled, error) {
 	if err := vipsInit(); err != nil {
 		return scaled{}, err

@@ -104,6 +104,18 @@ func sniff(b []byte) (format, error) {
 	return 0, fmt.Errorf("avatar: not a JPEG, PNG, GIF, WebP or BMP picture: %w", ErrUnsupported)
 }
 
+// FormatName names the picture format of data from its magic numbers
+// ("JPEG", "HEIC", "TIFF", …), whether or not this build decodes it, or
+// returns "" for bytes that are no known picture. It reads no further than
+// the header, so a caller may name a format in a reply to the sender.
+func FormatName(data []byte) string {
+	f, err := sniff(data)
+	if err == nil {
+		return f.String()
+	}
+	return knownUnsupported(data)
+}
+
 func knownUnsupported(b []byte) string {
 	switch {
 	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):

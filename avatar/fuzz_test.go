@@ -70,3 +70,58 @@ func FuzzMake(f *testing.F) {
 		}
 	})
 }
+
+// heifSeeds are the HEIC and AVIF files of testdata and a crafted grid.
+func heifSeeds(f *testing.F) {
+	for _, name := range []string{"photo-thumb.heic", "photo-thumb.avif", "quadrants.heic", "quadrants.avif", "narrow-96.heic", "tiny.heic"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Add(heifGrid(4, 5, 64, 64))
+}
+
+// FuzzHEIFContainer feeds the Go container code arbitrary bytes: parseHEIF
+// must never panic, and a thumbnail it finds must come out of extractThumb
+// as a HEIF file whose primary picture is that thumbnail.
+func FuzzHEIFContainer(f *testing.F) {
+	heifSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		info, err := parseHEIF(data)
+		if err != nil {
+			return
+		}
+		for _, th := range info.thumbs {
+			small, err := info.extractThumb(data, th)
+			if err != nil {
+				continue
+			}
+			again, err := parseHEIF(small)
+			if err != nil {
+				t.Fatalf("extracted thumbnail does not parse: %v", err)
+			}
+			if w, h := again.raw.size(again.primary); w != th.width || h != th.height {
+				t.Fatalf("extracted thumbnail is %dx%d, want %dx%d", w, h, th.width, th.height)
+			}
+		}
+	})
+}
+
+// FuzzHEIFDecode feeds the pure-Go backend's HEIC and AVIF path (the Go
+// container code, then the WebAssembly decoders) arbitrary bytes: no
+// panic, a sentinel error or a valid avatar.
+func FuzzHEIFDecode(f *testing.F) {
+	heifSeeds(f)
+	std := Standard{Backend: "go", Size: 32, MaxPixels: 1 << 20, MaxSide: 4096, MaxInputBytes: 1 << 20, MinSide: 1}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := std.Make(context.Background(), data)
+		if err != nil {
+			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrTooSmall) &&
+				!errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrBlank) {
+				t.Fatalf("error matches no sentinel: %v", err)
+			}
+			return
+		}
+		if got.Width != got.Height || got.Width > std.Size || got.Width < 1 {
+			t.Fatalf("output %dx%d", got.Width, got.Height)
+		}
+	})
+}

@@ -12,6 +12,7 @@ type header struct {
 	frames        int          // 1 but for GIF, where every frame is counted
 	scans         int          // JPEG: scans counted, up to one over maxJPEGScans
 	config        image.Config // for the Go decoders; zero for HEIF
+	heif          heifInfo     // HEIF: the container's items, tiles, thumbnails
 }
 
 // readHeader reads the size of the picture in data in Go, for both
@@ -22,11 +23,11 @@ type header struct {
 func readHeader(f format, data []byte) (header, error) {
 	switch f {
 	case formatHEIC, formatAVIF:
-		w, h, err := heifSize(data)
+		info, err := parseHEIF(data)
 		if err != nil {
 			return header{}, fmt.Errorf("avatar: %s header: %s: %w", f, err, ErrCorrupt)
 		}
-		return header{width: w, height: h, frames: 1}, nil
+		return header{width: info.width, height: info.height, frames: 1, heif: info}, nil
 	}
 	cfg, err := decodeConfig(f, data)
 	if err != nil {
@@ -104,42 +105,6 @@ func gifFrames(b []byte, w, h int) (int, error) {
 		}
 	}
 	return frames, nil
-}
-
-// heifSize returns the largest width and height of the image items of a
-// HEIF file (HEIC, AVIF), from their "ispe" properties in meta/iprp/ipco.
-// The primary image, its tiles, thumbnails and alpha or depth maps each
-// have one; the largest bounds what libheif will allocate.
-func heifSize(b []byte) (w, h int, err error) {
-	meta, ok := childBox(b, "meta")
-	if !ok || len(meta) < 4 {
-		return 0, 0, fmt.Errorf("no meta box")
-	}
-	iprp, ok := childBox(meta[4:], "iprp") // meta is a full box: skip version and flags
-	if !ok {
-		return 0, 0, fmt.Errorf("no item properties")
-	}
-	ipco, ok := childBox(iprp, "ipco")
-	if !ok {
-		return 0, 0, fmt.Errorf("no item property container")
-	}
-	found := false
-	for typ, body := range boxes(ipco) {
-		if typ != "ispe" {
-			continue
-		}
-		if len(body) < 12 {
-			return 0, 0, fmt.Errorf("short image size property")
-		}
-		bw, bh := binary.BigEndian.Uint32(body[4:]), binary.BigEndian.Uint32(body[8:])
-		// 1<<30 keeps the product within int64 and is far over any limit.
-		w, h = max(w, int(min(bw, 1<<30))), max(h, int(min(bh, 1<<30)))
-		found = true
-	}
-	if !found {
-		return 0, 0, fmt.Errorf("no image size property")
-	}
-	return w, h, nil
 }
 
 // childBox returns the body of the first ISO BMFF box of type typ in b.

@@ -201,6 +201,9 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		u.Received = s.now()
 	}
 	var ignored, notes []string
+	// skipped is why no picture could be used, when the MMS had some: the
+	// rest is applied all the same and the phone told what would work.
+	var skipped *skippedPart
 	text, nick, nickNote := splitNick(msg.Text())
 	if nickNote != "" {
 		notes = append(notes, nickNote)
@@ -217,14 +220,15 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		if !prefs.Avatar {
 			ignored = append(ignored, "pictures")
 		} else {
-			img, err := s.firstUsableImage(ctx, images)
+			img, skip, err := s.firstUsableImage(ctx, images)
 			if err != nil {
-				if r, ok := mmsbridge.AsRefusal(err); ok {
-					s.tellRefusal(ctx, msg, link.JID, prefs, r.Text)
-				}
 				return err
 			}
-			u.Avatar = storedAvatar(img)
+			if skip == nil {
+				u.Avatar = storedAvatar(img)
+			} else {
+				skipped = skip
+			}
 		}
 	}
 	var prof outbox.Profile
@@ -277,12 +281,31 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		s.log.Info("parts of an mms left out", "jid", link.JID, "why", strings.Join(notes, "; "))
 	}
 	if u.Avatar == nil && u.Status == "" && u.Nick == "" && prof.VCard == nil && !contacts {
+		if skipped != nil {
+			// Nothing usable: refused as before, with the picture's reason.
+			text := "the picture cannot be used: " + refusalText(skipped.err)
+			s.tellRefusal(ctx, msg, link.JID, prefs, text)
+			return mmsbridge.Refuse(mmsbridge.ReasonContent, "%s", text)
+		}
 		if len(ignored) > 0 {
 			text := fmt.Sprintf("This account does not take %s by MMS (see its preferences).", strings.Join(ignored, " or "))
 			s.tellRefusal(ctx, msg, link.JID, prefs, text)
 			return mmsbridge.Refuse(mmsbridge.ReasonDenied, "%s", text)
 		}
 		return mmsbridge.Refuse(mmsbridge.ReasonContent, "nothing to publish: send a photo or a line of text")
+	}
+	if skipped != nil {
+		notes = append(notes, "the picture was skipped: "+skipped.advice)
+		s.log.Info("picture skipped, the rest applied", "jid", link.JID, "why", refusalText(skipped.err))
+		// One reply, committed with the update: a duplicate delivery,
+		// which commits nothing, sends it no second time.
+		e, ok, err := s.replyEntry(ctx, msg, link.JID, textPartial(u, prof.VCard != nil, contacts, skipped.advice))
+		if err != nil {
+			return err
+		}
+		if ok {
+			u.Entries = append(u.Entries, e)
+		}
 	}
 	if prefs.Notify && (u.Avatar != nil || u.Status != "" || u.Nick != "" || prof.VCard != nil) {
 		u.Entries = append(u.Entries, outbox.MessageEntry(link.JID, textUpdated(u, prof.VCard != nil, msg.Sender, notes)))
@@ -319,13 +342,28 @@ func (s *Service) tellRefusal(ctx context.Context, msg *mmsbridge.Message, jid s
 // reply queues a message back to the phone, within the per-phone daily
 // budget: past it the phone hears nothing more from us that day.
 func (s *Service) reply(ctx context.Context, msg *mmsbridge.Message, jid, text string) error {
-	ok, _, err := s.store.Allow(ctx, "replies:"+msg.Sender, perDay(s.rules.RepliesPerDay), s.now())
+	e, ok, err := s.replyEntry(ctx, msg, jid, text)
+	if err != nil || !ok {
+		return err
+	}
+	if err := s.store.Enqueue(ctx, e); err != nil {
+		return fmt.Errorf("profile: queue reply: %w", err)
+	}
+	s.committed()
+	return nil
+}
+
+// replyEntry is the outbox entry of a reply to the phone, through the
+// bridge the MMS came in on; ok is false when the day's reply budget is
+// spent.
+func (s *Service) replyEntry(ctx context.Context, msg *mmsbridge.Message, jid, text string) (e storage.Entry, ok bool, err error) {
+	ok, _, err = s.store.Allow(ctx, "replies:"+msg.Sender, perDay(s.rules.RepliesPerDay), s.now())
 	if err != nil {
-		return fmt.Errorf("profile: reply budget: %w", err)
+		return storage.Entry{}, false, fmt.Errorf("profile: reply budget: %w", err)
 	}
 	if !ok {
 		s.log.Info("reply budget spent; not replying", "sender", MaskNumber(msg.Sender))
-		return nil
+		return storage.Entry{}, false, nil
 	}
 	r := outbox.Reply{Transport: string(msg.Transport), To: msg.Sender, Text: text, LinkedID: msg.LinkedID, Subject: "mmsprofile"}
 	if msg.Transport == mmsbridge.TransportEmail {
@@ -333,31 +371,27 @@ func (s *Service) reply(ctx context.Context, msg *mmsbridge.Message, jid, text s
 	} else if r.LinkedID == "" {
 		r.LinkedID = msg.MessageID
 	}
-	if err := s.store.Enqueue(ctx, outbox.ReplyEntry(jid, r)); err != nil {
-		return fmt.Errorf("profile: queue reply: %w", err)
-	}
-	s.committed()
-	return nil
+	return outbox.ReplyEntry(jid, r), true, nil
 }
 
 // firstUsableImage returns the first picture that passes the avatar
-// standard. When none does, the refusal carries the first picture's reason,
-// which is the one the sender most likely meant.
-func (s *Service) firstUsableImage(ctx context.Context, images []mmsbridge.Part) (avatar.Image, error) {
-	var firstErr error
+// standard. When none does, skip says why, with the first picture's reason,
+// which is the one the sender most likely meant; err is only ctx's.
+func (s *Service) firstUsableImage(ctx context.Context, images []mmsbridge.Part) (avatar.Image, *skippedPart, error) {
+	var first *skippedPart
 	for _, p := range images {
 		img, err := s.imager.Make(ctx, p.Data)
 		if err == nil {
-			return img, nil
+			return img, nil, nil
 		}
 		if ctx.Err() != nil {
-			return avatar.Image{}, fmt.Errorf("profile: %w", ctx.Err())
+			return avatar.Image{}, nil, fmt.Errorf("profile: %w", ctx.Err())
 		}
-		if firstErr == nil {
-			firstErr = err
+		if first == nil {
+			first = skipPicture(p, err)
 		}
 	}
-	return avatar.Image{}, mmsbridge.Refuse(mmsbridge.ReasonContent, "the picture cannot be used: %s", refusalText(firstErr))
+	return avatar.Image{}, first, nil
 }
 
 // storedAvatar is img as it is committed: the avatar and its renditions,

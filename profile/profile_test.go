@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -26,6 +27,11 @@ func (fakeImager) Make(_ context.Context, data []byte) (avatar.Image, error) {
 		return avatar.Image{}, avatar.ErrEmpty
 	case "bomb":
 		return avatar.Image{}, errors.Join(errors.New("avatar: decode jpeg 60000x60000"), avatar.ErrTooLarge)
+	case "damaged":
+		return avatar.Image{}, fmt.Errorf("avatar: JPEG: %w", avatar.ErrCorrupt)
+	}
+	if strings.HasPrefix(string(data), heicHeader) || string(data) == "unknown" {
+		return avatar.Image{}, fmt.Errorf("avatar: HEIC pictures cannot be read by this server: %w", avatar.ErrUnsupported)
 	}
 	img := avatar.Image{ID: sha1hex(data), Type: "image/png", Width: 128, Height: 128, Data: data}
 	if strings.HasPrefix(string(data), "large:") {
@@ -35,6 +41,10 @@ func (fakeImager) Make(_ context.Context, data []byte) (avatar.Image, error) {
 	}
 	return img, nil
 }
+
+// heicHeader is how an iPhone's HEIC begins: enough for the format to be
+// named in a reply.
+const heicHeader = "\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
 
 const (
 	alice       = "alice@example.org"
@@ -474,5 +484,94 @@ func TestRenditionsAreCommitted(t *testing.T) {
 	got, err := f.store.Rendition(t.Context(), r.ID)
 	if err != nil || string(got.Data) != string(r.Data) {
 		t.Fatalf("Rendition = %q, %v; want %q", got.Data, err, r.Data)
+	}
+}
+
+// A picture that cannot be used does not lose the rest of the MMS: the rest
+// is applied, the MMSC or MTA told success, and the phone gets one reply
+// naming the picture's problem and what would work. Only an MMS with
+// nothing usable is refused.
+func TestPartialMMS(t *testing.T) {
+	vcf := "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alice Example\r\nNICKNAME:Ali\r\nEND:VCARD\r\n"
+	tests := []struct {
+		name       string
+		parts      []mmsbridge.Part
+		wantStatus string
+		wantNick   string
+		wantReply  string // part of the one reply; "" for none
+		wantRefuse string // part of the refusal; "" when accepted
+	}{
+		{name: "HEIC and text", parts: []mmsbridge.Part{img(heicHeader + "..."), text("On holiday")},
+			wantStatus: "On holiday", wantReply: "Applied: status. Picture skipped: HEIC is not supported here; send a JPEG."},
+		{name: "damaged picture and nick", parts: []mmsbridge.Part{img("damaged"), text("nick: Ali\nhi")},
+			wantStatus: "hi", wantNick: "Ali", wantReply: "Applied: status, nickname. Picture skipped: it is damaged"},
+		{name: "bomb and a contact card", parts: []mmsbridge.Part{img("bomb"), {ContentType: "text/vcard", Data: []byte(vcf)}},
+			wantReply: "Applied: contact suggestions. Picture skipped: it is too large; send a smaller JPEG."},
+		{name: "unknown format named by its type", parts: []mmsbridge.Part{{ContentType: "image/x-tiff-ish", Data: []byte("unknown")}, text("hi")},
+			wantStatus: "hi", wantReply: "Picture skipped: TIFF-ISH is not supported here"},
+		{name: "a second picture is used", parts: []mmsbridge.Part{img(heicHeader), img("b"), text("hi")}, wantStatus: "hi"},
+		{name: "picture alone is refused", parts: []mmsbridge.Part{img(heicHeader)}, wantRefuse: "cannot be used"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.link(t)
+			f.svc.rules.MaxStatusChars = 140
+			m := msg(aliceNumber, tc.parts...)
+			err := f.svc.Receive(t.Context(), m)
+			replies := f.replies(t)
+			if tc.wantRefuse != "" {
+				if r, ok := mmsbridge.AsRefusal(err); !ok || r.Reason != mmsbridge.ReasonContent || !strings.Contains(r.Text, tc.wantRefuse) {
+					t.Fatalf("err %v, want a content refusal with %q", err, tc.wantRefuse)
+				}
+				if len(replies) != 1 || !strings.Contains(replies[0], "not applied") {
+					t.Fatalf("replies %q, want the refusal", replies)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err %v, want the rest applied", err)
+			}
+			recent, err := f.store.RecentUpdates(t.Context(), alice, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recent) != 1 || recent[0].Status != tc.wantStatus || recent[0].Nick != tc.wantNick {
+				t.Fatalf("updates %+v, want status %q nick %q", recent, tc.wantStatus, tc.wantNick)
+			}
+			if tc.wantReply == "" && strings.Contains(tc.name, "second") {
+				if len(replies) != 0 || recent[0].AvatarID == "" {
+					t.Fatalf("replies %q avatar %q: the second picture should have been used silently", replies, recent[0].AvatarID)
+				}
+				return
+			}
+			if len(replies) != 1 {
+				t.Fatalf("replies %q, want one", replies)
+			}
+			if !strings.Contains(replies[0], tc.wantReply) || len(replies[0]) > 160 {
+				t.Fatalf("reply %q (%d bytes), want one SMS containing %q", replies[0], len(replies[0]), tc.wantReply)
+			}
+			if got := f.messages(t, alice); (tc.wantStatus != "" || tc.wantNick != "") && (len(got) != 1 || !strings.Contains(got[0], "picture was skipped")) {
+				t.Fatalf("account notification %q", got)
+			}
+			// A duplicate delivery commits nothing and replies no second time.
+			if err := f.svc.Receive(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+			if again := f.replies(t); len(again) != 1 {
+				t.Fatalf("replies after a duplicate %q", again)
+			}
+		})
+	}
+}
+
+func TestPictureAdviceNamesTheDeclaredFormat(t *testing.T) {
+	got := pictureAdvice(mmsbridge.Part{ContentType: "image/x-jpeg-xr", Data: []byte("??")}, fmt.Errorf("avatar: %w", avatar.ErrUnsupported))
+	if got != "JPEG-XR is not supported here; send a JPEG" {
+		t.Fatalf("advice %q", got)
+	}
+	got = pictureAdvice(mmsbridge.Part{ContentType: "image/<b>", Data: []byte("??")}, fmt.Errorf("avatar: %w", avatar.ErrUnsupported))
+	if got != "its format is not recognised; send a JPEG" {
+		t.Fatalf("advice for a hostile type %q", got)
 	}
 }

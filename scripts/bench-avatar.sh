@@ -32,10 +32,10 @@ mkdir -p "$dir"
 times=$dir/times.txt
 : >"$times"
 
-go build -o "$dir/bench-go" ./avatar/internal/avatarbench
+go build -tags nodynamic -o "$dir/bench-go" ./avatar/internal/avatarbench
 vips=
 if pkg-config --exists vips 2>/dev/null; then
-	go build -tags vips -o "$dir/bench-vips" ./avatar/internal/avatarbench
+	go build -tags "vips nodynamic" -o "$dir/bench-vips" ./avatar/internal/avatarbench
 	vips=yes
 else
 	echo "libvips-dev not installed: the vips backend and references are skipped (scripts/install-deps.sh)"
