@@ -52,6 +52,11 @@ type Options struct {
 	// LogLevel is ejabberd's loglevel: none, emergency, alert, critical,
 	// error, warning, notice, info (default) or debug (which logs stanzas).
 	LogLevel string
+	// APICommands are the commands api_permissions grants the API account;
+	// nil means PublisherCommands(). Tests of a config that grants too
+	// little set fewer; an empty, non-nil list is refused, as ejabberd
+	// would refuse a rule without commands.
+	APICommands []string
 }
 
 // Server is a running ejabberd. Its exported fields are read-only.
@@ -62,7 +67,7 @@ type Server struct {
 	C2SAddr       string // host:port of the client port (plain TCP, PLAIN auth allowed)
 	ComponentAddr string // host:port of the XEP-0114 (ejabberd_service) port
 	APIURL        string // mod_http_api base URL, e.g. http://127.0.0.1:PORT/api
-	APIUser       string // the bare JID granted PublisherCommands, for HTTP Basic
+	APIUser       string // the bare JID granted Options.APICommands, for HTTP Basic
 	APIPassword   string
 	Node          string // the Erlang node name, e.g. ejabberd-1a2b3c@localhost
 	Dir           string // temporary directory: config, spool, logs, HOME
@@ -410,7 +415,18 @@ func newConfig(opts Options) (*config, error) {
 		Component: opts.Component,
 		Secret:    opts.Secret,
 		LogLevel:  opts.LogLevel,
-		Commands:  PublisherCommands(),
+		Commands:  opts.APICommands,
+	}
+	if c.Commands == nil {
+		c.Commands = PublisherCommands()
+	}
+	if len(c.Commands) == 0 {
+		return nil, errors.New("APICommands: empty; leave it nil for the publisher's commands")
+	}
+	for _, cmd := range c.Commands {
+		if cmd == "" || strings.ContainsFunc(cmd, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+			return nil, fmt.Errorf("APICommands: %q is not a command name", cmd)
+		}
 	}
 	if c.Domain == "" {
 		c.Domain = DefaultDomain
