@@ -47,9 +47,6 @@ type Config struct {
 	OwnIQTimeout time.Duration
 	// Name is shown in disco#info.
 	Name string
-	// OnIQFailure, when set, is told each privileged IQ that failed other
-	// than by an answer to the wrapped IQ: the host and a Reason… constant.
-	OnIQFailure func(host, reason string)
 }
 
 // Component is one XEP-0114 connection, re-established whenever it drops.
@@ -82,6 +79,11 @@ type Component struct {
 	// OnPermissions, when set before Run, is told each host's permissions
 	// as they arrive.
 	OnPermissions func(host string, p Perms)
+
+	// OnIQFailure, when set before Run, is told each privileged IQ that
+	// failed other than by an answer to the wrapped IQ: the host and a
+	// Reason… constant.
+	OnIQFailure func(host, reason string)
 }
 
 // New prepares a component; Run connects it.

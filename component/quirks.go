@@ -19,7 +19,7 @@ import (
 // in <privilege><forwarded/> and route it back to us.
 var ErrBounced = errors.New("component: the server bounced the privileged iq back")
 
-// Failure reasons given to Config.OnIQFailure.
+// Failure reasons given to Component.OnIQFailure.
 const (
 	ReasonBounced = "bounced" // the server sent the request back (ejabberd #4347)
 	ReasonTimeout = "timeout" // no answer within IQTimeout
@@ -266,10 +266,10 @@ func (c *Component) noteBounce(el *element) bool {
 	return true
 }
 
-// failed tells Config.OnIQFailure about a privileged IQ that went wrong.
+// failed tells OnIQFailure about a privileged IQ that went wrong.
 func (c *Component) failed(host, reason string) {
-	if c.cfg.OnIQFailure != nil {
-		c.cfg.OnIQFailure(host, reason)
+	if c.OnIQFailure != nil {
+		c.OnIQFailure(host, reason)
 	}
 }
 
