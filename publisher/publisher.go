@@ -209,7 +209,9 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 		return false, fmt.Errorf("publisher: read outbox: %w", err)
 	}
 	// Storage already keeps only the newest avatar per account pending;
-	// items go out oldest first, so one account's changes keep their order.
+	// items go out oldest first, so one account's changes keep their order,
+	// except that an account's avatar goes before its profile items.
+	items = avatarsFirst(items)
 	taken := make(map[int64]bool, len(items))
 	for i, it := range items {
 		if taken[it.ID] {
@@ -232,6 +234,38 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 		}
 	}
 	return len(items) == p.cfg.Batch, nil
+}
+
+// avatarsFirst moves each account's avatar item ahead of that account's
+// profile items in the batch, leaving everything else in order. A server
+// that turns vcard-temp into the XEP-0084 avatar (ejabberd's mod_avatar)
+// publishes a vCard set without PHOTO as an empty metadata item, "avatar
+// disabled", to every contact; with the avatar first, the profile's vCard
+// set already carries the new PHOTO and contacts see one change.
+func avatarsFirst(items []storage.OutboxItem) []storage.OutboxItem {
+	firstProfile := map[string]int{} // account -> index in out
+	out := make([]storage.OutboxItem, 0, len(items))
+	for _, it := range items {
+		switch it.Kind {
+		case storage.KindProfile:
+			if _, ok := firstProfile[it.JID]; !ok && it.JID != "" {
+				firstProfile[it.JID] = len(out)
+			}
+		case storage.KindAvatar:
+			if i, ok := firstProfile[it.JID]; ok {
+				out = append(out[:i+1], out[i:]...)
+				out[i] = it
+				for j, k := range firstProfile {
+					if k >= i {
+						firstProfile[j] = k + 1
+					}
+				}
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr error) (bool, error) {

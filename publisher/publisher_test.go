@@ -173,9 +173,11 @@ func TestAvatarThenVCardPhoto(t *testing.T) {
 			kinds = append(kinds, "vcard")
 		}
 	}
-	// Data before metadata (clients fetch on the event); the vCard is
-	// merged once for the status and once for the photo.
-	if strings.Join(kinds, ",") != "vcard,data,metadata,vcard" {
+	// The avatar before the profile (a vCard without the new PHOTO could
+	// be shown as "no avatar" by a converting server), data before
+	// metadata (clients fetch on the event); the vCard is merged once for
+	// the photo and once for the status.
+	if strings.Join(kinds, ",") != "data,metadata,vcard,vcard" {
 		t.Fatalf("order %v", kinds)
 	}
 	for _, want := range []string{"<FN>Alice</FN>", "<TEL><NUMBER>1</NUMBER></TEL>", "<DESC>at the beach</DESC>", "<BINVAL>", "<TYPE>image/png</TYPE>"} {
@@ -351,5 +353,33 @@ func TestRenditionURL(t *testing.T) {
 	}
 	if got, want := RenditionURL("http://h.example:8080", "abc"), "http://h.example:8080/avatar/abc.jpg"; got != want {
 		t.Errorf("RenditionURL = %q, want %q", got, want)
+	}
+}
+
+func TestAvatarsFirst(t *testing.T) {
+	it := func(id int64, kind, jid string) storage.OutboxItem {
+		return storage.OutboxItem{ID: id, Kind: kind, JID: jid}
+	}
+	in := []storage.OutboxItem{
+		it(1, storage.KindProfile, "a@x"),
+		it(2, storage.KindMessage, "b@x"),
+		it(3, storage.KindProfile, "b@x"),
+		it(4, storage.KindProfile, "a@x"),
+		it(5, storage.KindAvatar, "b@x"),
+		it(6, storage.KindAvatar, "a@x"),
+		it(7, storage.KindAvatar, "c@x"),
+	}
+	var got []int64
+	for _, o := range avatarsFirst(in) {
+		got = append(got, o.ID)
+	}
+	want := []int64{6, 1, 2, 5, 3, 4, 7}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
 	}
 }
