@@ -81,8 +81,20 @@ func TestPrivilegedIQOnEjabberd(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("server: %s", srv)
-			if old != srv.Silent {
-				t.Errorf("server %+v: silent %v, want %v for %s", srv, srv.Silent, old, xs.Version)
+			if old {
+				// Known as ejabberd from the bounce at once; the probe then
+				// ends unanswered (#4336), after OwnIQTimeout.
+				if !srv.Ejabberd() && !srv.Silent {
+					t.Errorf("server %+v after a bounce, want ejabberd", srv)
+				}
+				for !srv.Silent && ctx.Err() == nil {
+					time.Sleep(100 * time.Millisecond)
+					srv, _ = c.Server(xs.Domain)
+				}
+				t.Logf("server after the probe: %s", srv)
+				if !srv.Silent {
+					t.Errorf("24.x answered the component's own IQ: %+v", srv)
+				}
 			}
 			if !old && (!srv.Ejabberd() || srv.Version == "") {
 				t.Errorf("server %+v, want ejabberd and its version", srv)

@@ -167,6 +167,13 @@ func (c *Component) useRespelled(host, why string) {
 	c.mu.Lock()
 	already := c.respelled[host]
 	c.respelled[host] = true
+	if _, known := c.servers[host]; !known && c.session != nil {
+		// Only ejabberd before 25.03 bounces: that much is known now,
+		// before (or instead of) the probe's answer.
+		c.servers[host] = Server{Name: "ejabberd", Version: "before 25.03"}
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
 	c.mu.Unlock()
 	if !already {
 		c.log.Warn("privileged IQs for this host now address the user respelled (ejabberd before 25.03 sends a self-addressed one back, processone/ejabberd#4347)",

@@ -28,6 +28,9 @@ type Writer interface {
 	// Connected and WaitPermissions tell which backend a host needs.
 	Connected() bool
 	WaitPermissions(ctx context.Context, host string) (component.Perms, error)
+	// WaitServer tells what software a host runs, once the component has
+	// asked: which of the servers that convert vCards makes vCard4 too.
+	WaitServer(ctx context.Context, host string) (component.Server, error)
 }
 
 var _ Writer = (*component.Component)(nil)
@@ -154,7 +157,7 @@ func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slo
 	if cfg.PermissionsWait <= 0 {
 		cfg.PermissionsWait = 5 * time.Second
 	}
-	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}}, log: log, wake: make(chan struct{}, 1), now: time.Now}
+	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}, vcard4: map[string]bool{}}, log: log, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // Wake makes Run look at the outbox now. It never blocks.

@@ -35,6 +35,9 @@ type fakeServer struct {
 	componentGets int
 	// vcard4 is the <vcard/> of the urn:xmpp:vcard4 item, "" for none.
 	vcard4 string
+	// ejabberd: the server says it is ejabberd (whose conversion makes
+	// no vCard4), not Prosody.
+	ejabberd bool
 }
 
 func (f *fakeServer) Connected() bool {
@@ -60,6 +63,16 @@ func defaultPerms() component.Perms {
 
 // IQ answers a vCard get the way ejabberd does for anyone: the stored
 // vCard, or an empty one.
+// WaitServer says Prosody, or ejabberd when the test says so.
+func (f *fakeServer) WaitServer(context.Context, string) (component.Server, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ejabberd {
+		return component.Server{Name: "ejabberd", Version: "26.07"}, nil
+	}
+	return component.Server{Name: "Prosody"}, nil
+}
+
 func (f *fakeServer) IQ(_ context.Context, to jid.JID, typ string, payload []byte) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -56,6 +56,9 @@ func testLogger(t testing.TB) *slog.Logger {
 type envOptions struct {
 	// ejabberd runs the test against ejabberd instead of Prosody.
 	ejabberd bool
+	// ejabberdRoot, with ejabberd, is the Debian root whose ejabberd to
+	// run (ejabberd.Generations); "" is the system's 23.01.
+	ejabberdRoot string
 	// vcardModule is Prosody's vCard module: "vcard" or "vcard_legacy".
 	vcardModule string
 	// ownerOnline keeps alice's session open while the MMS arrives;
@@ -83,7 +86,7 @@ func startWith(t testing.TB, opts envOptions) *env {
 	defer cancel()
 	var xs *xmppServer
 	if opts.ejabberd {
-		xs = startEjabberd(t)
+		xs = startEjabberd(t, opts.ejabberdRoot)
 	} else {
 		xs = startProsody(t, opts.vcardModule)
 	}
