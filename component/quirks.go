@@ -41,7 +41,7 @@ type Server struct {
 func (s Server) String() string {
 	switch {
 	case s.Silent:
-		return "unknown (no answer to the component's own IQs: ejabberd before 25.03)"
+		return "a server that answers none of the component's own IQs (ejabberd before 25.03)"
 	case s.Name == "":
 		return "unknown"
 	case s.Version == "":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"mmsprofile/config"
@@ -53,18 +54,25 @@ func apiProbes() []apiProbe {
 }
 
 // checkEjabberdAPI calls every command the publisher's HTTP API path
-// uses, each in a way that changes nothing, with the configured account:
-// a wrong URL, password or a command missing from api_permissions shows
-// now rather than as a 403 on every publish.
-func checkEjabberdAPI(ctx context.Context, cfg config.Config, r *report, opts Options) {
+// uses, each in a way that changes nothing, with the configured account,
+// for the hosts whose write path it is: a wrong URL, password or a
+// command missing from api_permissions shows now rather than as a 403 on
+// every publish.
+func checkEjabberdAPI(ctx context.Context, cfg config.Config, r *report, opts Options, hosts []string) {
 	if cfg.Ejabberd.APIURL == "" {
 		r.info("[ejabberd] api_url is not set", "needed only for ejabberd before 24.10 (no XEP-0356 IQ permission)")
 		return
 	}
-	if len(cfg.XMPP.Domains) == 0 {
+	if len(hosts) == 0 {
+		r.info("[ejabberd] api_url is set, but every host is written through privileged IQs: the HTTP API stays unused, and is not checked", "")
 		return
 	}
-	domain := cfg.XMPP.Domains[0]
+	for _, domain := range hosts {
+		checkEjabberdAPIHost(ctx, cfg, r, opts, domain)
+	}
+}
+
+func checkEjabberdAPIHost(ctx context.Context, cfg config.Config, r *report, opts Options, domain string) {
 	c := ejabberdapi.Client{URL: cfg.Ejabberd.APIURL, User: cfg.Ejabberd.APIUser, Password: cfg.Ejabberd.APIPassword, HTTP: &http.Client{}}
 	var granted, refused []string
 	var refusal error
@@ -96,12 +104,38 @@ func checkEjabberdAPI(ctx context.Context, cfg config.Config, r *report, opts Op
 		}
 	}
 	if len(refused) > 0 {
-		r.fail(fmt.Sprintf("ejabberd API does not let %s call %s (%v): every publish would fail with 403",
-			cfg.Ejabberd.APIUser, strings.Join(refused, ", "), refusal),
-			apiPermissionsFix(cfg.Ejabberd.APIUser, refused))
+		fix := apiPermissionsFix(cfg.Ejabberd.APIUser, refused)
+		if len(granted) > 0 && !slices.Contains(refused, "send_stanza") {
+			// Only the commands with a host argument refused: the sign of
+			// ejabberd 26.07's extra check, which api_permissions cannot
+			// lift (its message says so only at debug level).
+			fix += "\n\n" + configureFix(cfg.Ejabberd.APIUser, domain)
+		}
+		r.fail(fmt.Sprintf("ejabberd API does not let %s call %s for %s (%v): every publish would fail with 403",
+			cfg.Ejabberd.APIUser, strings.Join(refused, ", "), domain, refusal), fix)
 		return
 	}
-	r.ok("ejabberd API at %s lets %s call %s", cfg.Ejabberd.APIURL, cfg.Ejabberd.APIUser, strings.Join(granted, ", "))
+	r.ok("ejabberd API at %s lets %s call %s for %s", cfg.Ejabberd.APIURL, cfg.Ejabberd.APIUser, strings.Join(granted, ", "), domain)
+}
+
+// configureFix is what ejabberd 26.07 needs besides api_permissions: it
+// runs a command with a host argument for an authenticated account only
+// when the account matches the configure access rule for that host.
+func configureFix(user, domain string) string {
+	return fmt.Sprintf(`if they are listed there already, this is ejabberd 26.07 or later: it runs commands with a host
+argument (get_vcard, get_vcard2) only for an account that matches the configure access rule of
+that host, which makes it an admin of %s. Add the account to that rule:
+
+  acl:
+    mmsprofile_api:
+      user: %q
+  access_rules:
+    configure:
+      - allow: admin
+      - allow: mmsprofile_api
+
+or grant the component privileged IQs instead (mod_privilege iq, docs/ejabberd.md), which
+26.07 supports and which need no HTTP API at all.`, domain, user)
 }
 
 // apiPermissionsFix is what to add to ejabberd.yml: the missing lines

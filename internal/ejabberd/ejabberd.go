@@ -63,6 +63,11 @@ type Options struct {
 	// The VM then runs chrooted there, in a mount namespace of its own
 	// with /proc mounted, which needs root. Empty means the system's.
 	Root string
+	// APIAdmin also lets the API account match the configure access rule:
+	// from 26.07, ejabberd runs a command with a host argument (get_vcard,
+	// get_vcard2) for an authenticated account only when it does, whatever
+	// api_permissions say.
+	APIAdmin bool
 }
 
 // Server is a running ejabberd. Its exported fields are read-only.
@@ -459,6 +464,7 @@ type config struct {
 	Commands                  []string
 	LogLevel                  string
 	IQPrivileges              bool // ejabberd ≥ 24.10: mod_privilege has iq
+	APIAdmin                  bool
 	Node, Cookie              string
 	Dir                       string
 	C2SPort, ComponentPort    int
@@ -472,6 +478,7 @@ func newConfig(opts Options) (*config, error) {
 		Secret:    opts.Secret,
 		LogLevel:  opts.LogLevel,
 		Commands:  opts.APICommands,
+		APIAdmin:  opts.APIAdmin,
 	}
 	if c.Commands == nil {
 		c.Commands = PublisherCommands()
@@ -600,9 +607,21 @@ listen:
 acl:
   mms_component:
     server: {{yaml .Component}}
+{{- if .APIAdmin}}
+  admin:
+    user: {{yaml (print "admin@" .Domain)}}
+  mmsprofile_api:
+    user: {{yaml .APIUser}}
+{{- end}}
 access_rules:
   mms_component:
     allow: mms_component
+{{- if .APIAdmin}}
+  # As docs/ejabberd.md has it for 26.07.
+  configure:
+    - allow: admin
+    - allow: mmsprofile_api
+{{- end}}
 # Replaces ejabberd's default permissions, so ejabberdctl is granted again.
 api_permissions:
   "ejabberdctl":
