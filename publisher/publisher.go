@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -125,6 +126,11 @@ type Publisher struct {
 	log      *slog.Logger
 	wake     chan struct{}
 	conv     conversion
+	// bouncing are the hosts that sent privileged IQs back even as the
+	// component readdressed them: written through the HTTP API, when
+	// there is one, for the rest of the process.
+	bouncing   map[string]bool
+	bouncingMu sync.Mutex
 	// OnResult, if set before Run, is called after every attempt.
 	OnResult func(Result)
 	now      func() time.Time
@@ -157,7 +163,7 @@ func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slo
 	if cfg.PermissionsWait <= 0 {
 		cfg.PermissionsWait = 5 * time.Second
 	}
-	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}, vcard4: map[string]bool{}}, log: log, wake: make(chan struct{}, 1), now: time.Now}
+	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}, vcard4: map[string]bool{}}, bouncing: map[string]bool{}, log: log, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // Wake makes Run look at the outbox now. It never blocks.

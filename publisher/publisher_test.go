@@ -3,6 +3,7 @@ package publisher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -38,6 +39,8 @@ type fakeServer struct {
 	// ejabberd: the server says it is ejabberd (whose conversion makes
 	// no vCard4), not Prosody.
 	ejabberd bool
+	// bounce: every privileged IQ comes back bounced.
+	bounce bool
 }
 
 func (f *fakeServer) Connected() bool {
@@ -94,6 +97,10 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return nil, f.fail
+	}
+	if f.bounce {
+		f.iqs = append(f.iqs, "bounced "+typ)
+		return nil, fmt.Errorf("component: privileged iq for %s: %w", owner, component.ErrBounced)
 	}
 	p := string(payload)
 	if strings.HasPrefix(p, "<pubsub") {
