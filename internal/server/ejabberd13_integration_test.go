@@ -2,7 +2,8 @@ package server_test
 
 import (
 	"context"
-	"strings"
+	"encoding/xml"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,8 +58,8 @@ func TestNewEjabberdProfileReachesClients(t *testing.T) {
 		if doc.FN != "Alice Example" || doc.Street != "1 Main St" || len(doc.Tels) == 0 || doc.Custom != "kept as it was" {
 			t.Errorf("the client's fields were not kept: %+v", doc)
 		}
-		if nick := fetchNick(ctx, t, e.bob, e.alice); nick != "Ally" {
-			t.Errorf("XEP-0172 nick %q, want Ally", nick)
+		if nick, err := fetchNick(ctx, t, e.bob, e.alice); nick != "Ally" {
+			t.Errorf("XEP-0172 nick %q (%v), want Ally", nick, err)
 		}
 		checkVCard4(t, "live event", "ejabberd", waitVCard4(ctx, t, e.bob, e.alice, "At the beach"))
 		v4, err := e.bob.FetchVCard4(ctx, e.alice)
@@ -73,6 +74,27 @@ func TestNewEjabberdProfileReachesClients(t *testing.T) {
 
 		carol := e.lateContact(ctx, t, ev.ItemID)
 		checkAvatar(ctx, t, carol, e.alice, ev.ItemID)
+	})
+}
+
+// With status_as_mood, the status also reaches bob as an XEP-0107 mood.
+func TestNewEjabberdStatusAsMood(t *testing.T) {
+	newEjabberds(t, func(t *testing.T, root string) {
+		e := startWith(t, envOptions{ejabberd: true, ejabberdRoot: root, ownerOnline: true, moodFromStatus: true})
+		e.accept("status", mm7sample.Deliver{TransactionID: "tx-m", MessageID: "m-m", Sender: aliceNumber, Text: "At the beach"})
+		for {
+			select {
+			case ev := <-e.bob.MoodEvents():
+				if !ev.From.Equal(e.alice) || ev.Text != "At the beach" {
+					t.Logf("mood event %+v: waiting for alice's", ev)
+					continue
+				}
+				t.Logf("mood: %s %q", ev.Mood, ev.Text)
+				return
+			case <-time.After(30 * time.Second):
+				t.Fatal("no mood event reached bob")
+			}
+		}
 	})
 }
 
@@ -134,23 +156,25 @@ func firstAvatarEvent(t *testing.T, c *xmppclient.Client, owner jid.JID) xmppcli
 	panic("unreachable")
 }
 
-// fetchNick asks owner's PEP service for the XEP-0172 nick item.
-func fetchNick(ctx context.Context, t *testing.T, c *xmppclient.Client, owner jid.JID) string {
+// fetchNick asks owner's PEP service for the XEP-0172 nick item; "" when
+// there is none (the error says why).
+func fetchNick(ctx context.Context, t *testing.T, c *xmppclient.Client, owner jid.JID) (string, error) {
 	t.Helper()
 	typ, payload, err := c.IQ(ctx, owner, "get", []byte(`<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='http://jabber.org/protocol/nick'/></pubsub>`))
-	if err != nil || typ != "result" {
-		t.Errorf("fetch nick: %s %s %v", typ, payload, err)
-		return ""
+	if err != nil {
+		return "", err
 	}
-	s := string(payload)
-	i := strings.Index(s, "<nick")
-	if i < 0 {
-		return ""
+	if typ != "result" {
+		return "", fmt.Errorf("fetch nick: %s %s", typ, payload)
 	}
-	s = s[i:]
-	s = s[strings.Index(s, ">")+1:]
-	if j := strings.Index(s, "</nick>"); j >= 0 {
-		return s[:j]
+	var answer struct {
+		Nicks []string `xml:"items>item>nick"`
 	}
-	return ""
+	if err := xml.Unmarshal(payload, &answer); err != nil {
+		return "", fmt.Errorf("fetch nick: %w", err)
+	}
+	if len(answer.Nicks) == 0 {
+		return "", fmt.Errorf("fetch nick: no item in %s", payload)
+	}
+	return answer.Nicks[0], nil
 }

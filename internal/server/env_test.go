@@ -66,6 +66,8 @@ type envOptions struct {
 	// notifies her contacts (ejabberd does not: TestEjabberdOwnerOffline).
 	// Tests that need her online later dial again.
 	ownerOnline bool
+	// moodFromStatus sets [profile] status_as_mood.
+	moodFromStatus bool
 	// unlinked leaves alice's number unlinked.
 	unlinked bool
 	// extra is appended to the configuration file.
@@ -145,9 +147,10 @@ retry_min = "200ms"
 poll = "1s"
 [profile]
 service_number = "12345"
+status_as_mood = %t
 %s
 %s
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, opts.submitURL, xs.config, opts.extra)
+`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, opts.submitURL, opts.moodFromStatus, xs.config, opts.extra)
 	cfgPath := filepath.Join(dir, "mmsprofile.toml")
 	if err := os.WriteFile(cfgPath, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
