@@ -41,6 +41,10 @@ type Config struct {
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 	IQTimeout    time.Duration
+	// OwnIQTimeout bounds the component's own, unprivileged IQs (IQ, and
+	// the software probe after each host's privilege advertisement);
+	// default 3s.
+	OwnIQTimeout time.Duration
 	// Name is shown in disco#info.
 	Name string
 }
@@ -55,6 +59,16 @@ type Component struct {
 	session *xmpp.Session
 	perms   map[string]Perms
 	changed chan struct{} // closed and replaced when state changes
+	// Per session, like perms: what each host runs, and the hosts whose
+	// privileged IQs are respelled (ejabberd before 25.03).
+	servers   map[string]Server
+	respelled map[string]bool
+	// waiting holds the privileged IQs sent and not yet answered, by
+	// outer id, so that a bounced one ends at once.
+	waiting map[string]bounce
+	// sessCtx ends with the session; probes run under it.
+	sessCtx context.Context
+	probes  sync.WaitGroup
 
 	h handlers
 
@@ -65,6 +79,11 @@ type Component struct {
 	// OnPermissions, when set before Run, is told each host's permissions
 	// as they arrive.
 	OnPermissions func(host string, p Perms)
+
+	// OnIQFailure, when set before Run, is told each privileged IQ that
+	// failed other than by an answer to the wrapped IQ: the host and a
+	// Reason… constant.
+	OnIQFailure func(host, reason string)
 }
 
 // New prepares a component; Run connects it.
@@ -82,15 +101,21 @@ func New(cfg Config, log *slog.Logger) (*Component, error) {
 	if cfg.IQTimeout <= 0 {
 		cfg.IQTimeout = 30 * time.Second
 	}
+	if cfg.OwnIQTimeout <= 0 {
+		cfg.OwnIQTimeout = defaultOwnIQTimeout
+	}
 	if cfg.Name == "" {
 		cfg.Name = "mmsprofile"
 	}
 	return &Component{
-		cfg:     cfg,
-		addr:    addr.Domain(),
-		log:     log,
-		perms:   map[string]Perms{},
-		changed: make(chan struct{}),
+		cfg:       cfg,
+		addr:      addr.Domain(),
+		log:       log,
+		perms:     map[string]Perms{},
+		servers:   map[string]Server{},
+		respelled: map[string]bool{},
+		waiting:   map[string]bounce{},
+		changed:   make(chan struct{}),
 	}, nil
 }
 
@@ -147,8 +172,16 @@ func (c *Component) runOnce(ctx context.Context) error {
 		return fmt.Errorf("component: handshake with %s as %s: %w", c.cfg.Server, c.addr, err)
 	}
 	c.log.Info("component connected", "server", c.cfg.Server, "domain", c.addr.String())
+	sctx, endSession := context.WithCancel(ctx)
+	c.mu.Lock()
+	c.sessCtx = sctx
+	c.mu.Unlock()
 	c.setSession(s)
-	defer c.setSession(nil)
+	defer func() {
+		endSession()
+		c.probes.Wait()
+		c.setSession(nil)
+	}()
 
 	stop := context.AfterFunc(ctx, func() {
 		s.Close()
@@ -171,6 +204,8 @@ func (c *Component) setSession(s *xmpp.Session) {
 		// Permissions are per session: the server says them again after
 		// the next handshake, and may have changed.
 		c.perms = map[string]Perms{}
+		c.servers = map[string]Server{}
+		c.respelled = map[string]bool{}
 	}
 	close(c.changed)
 	c.changed = make(chan struct{})
@@ -248,11 +283,22 @@ func (c *Component) recordPerms(from string, p Perms) {
 		host = j.Domainpart()
 	}
 	c.mu.Lock()
+	_, again := c.perms[host]
 	c.perms[host] = p
 	close(c.changed)
 	c.changed = make(chan struct{})
+	sctx := c.sessCtx
 	c.mu.Unlock()
 	c.log.Info("privileges advertised", "host", host, "version", p.Version, "perms", p.String())
+	// Only v0.4 hosts have privileged IQs whose addressing depends on the
+	// server's version; v0.2 (ejabberd 23.01) has none to address.
+	if p.Version == NSPrivilege && !again && sctx != nil {
+		c.probes.Add(1)
+		go func() {
+			defer c.probes.Done()
+			c.probeServer(sctx, host)
+		}()
+	}
 	if c.OnPermissions != nil {
 		c.OnPermissions(host, p)
 	}
@@ -262,6 +308,9 @@ func (c *Component) handleIQ(t xmlstream.TokenReadEncoder, el *element) error {
 	typ := el.attr("type")
 	if typ != "get" && typ != "set" {
 		return nil // a late answer nobody waits for any more
+	}
+	if c.noteBounce(el) {
+		return nil
 	}
 	to, _ := jid.Parse(el.attr("from"))
 	reply := stanza.IQ{ID: el.attr("id"), To: to, From: c.addr, Type: stanza.ResultIQ}
@@ -369,18 +418,59 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 		return nil, fmt.Errorf("%w: host %s, iq %s %s", ErrNotGranted, owner.Domainpart(), typ, ns)
 	}
 
+	host := owner.Domainpart()
+	addressing := c.Addressing(host)
+	out, err := c.privilegedIQ(ctx, s, owner, typ, payload, addressing)
+	if errors.Is(err, ErrBounced) && addressing == AddressSelf {
+		// ejabberd before 25.03 (#4347): the bounce came back at once, so
+		// the same IQ addressed the way that server carries out costs one
+		// round trip, and every later one goes that way from the start.
+		if _, ok := respell(owner); ok {
+			c.useRespelled(host, "a privileged IQ came back")
+			out, err = c.privilegedIQ(ctx, s, owner, typ, payload, AddressRespelled)
+		}
+	}
+	return out, err
+}
+
+func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid.JID, typ string, payload []byte, addressing Addressing) ([]byte, error) {
+	host := owner.Domainpart()
+	innerTo := owner.String()
+	if addressing == AddressRespelled {
+		if r, ok := respell(owner); ok {
+			innerTo = r
+		}
+	}
+	id := randomID()
 	var b bytes.Buffer
 	// mod_privilege insists that the outer type equals the inner one.
-	fmt.Fprintf(&b, `<iq type='%s' to='%s' from='%s'><privileged_iq xmlns='%s'><iq xmlns='jabber:client' type='%s' from='%s' to='%s' id='%s'>`,
-		typ, xmlEscape(owner.String()), xmlEscape(c.addr.String()), NSPrivilege, typ,
-		xmlEscape(owner.String()), xmlEscape(owner.String()), randomID())
+	fmt.Fprintf(&b, `<iq type='%s' to='%s' from='%s' id='%s'><privileged_iq xmlns='%s'><iq xmlns='jabber:client' type='%s' from='%s' to='%s' id='%s'>`,
+		typ, xmlEscape(owner.String()), xmlEscape(c.addr.String()), id, NSPrivilege, typ,
+		xmlEscape(owner.String()), xmlEscape(innerTo), randomID())
 	b.Write(payload)
 	b.WriteString(`</iq></privileged_iq></iq>`)
 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.IQTimeout)
 	defer cancel()
+	ctx, bounced := context.WithCancelCause(ctx)
+	defer bounced(nil)
+	c.mu.Lock()
+	c.waiting[id] = bounce{cancel: bounced}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiting, id)
+		c.mu.Unlock()
+	}()
 	resp, err := s.SendIQ(ctx, tokens(b.Bytes()))
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrBounced) {
+			c.failed(host, ReasonBounced)
+			return nil, fmt.Errorf("component: privileged iq %s for %s (addressed %s): %w", typ, owner, addressing, ErrBounced)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			c.failed(host, ReasonTimeout)
+		}
 		return nil, fmt.Errorf("component: privileged iq for %s: %w", owner, err)
 	}
 	defer resp.Close()
@@ -389,6 +479,7 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 		return nil, fmt.Errorf("component: read answer for %s: %w", owner, err)
 	}
 	if answer.attr("type") == "error" {
+		c.failed(host, ReasonRefused)
 		return nil, stanzaError(owner.String(), false, &answer)
 	}
 	// Prosody answers "result" even when the wrapped IQ failed: the truth

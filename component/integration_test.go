@@ -58,6 +58,17 @@ func TestPrivilegedPublishOnProsody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The software probe answers, and Prosody keeps the standard addressing.
+	srv, err := c.WaitServer(ctx, xs.Domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.Name != "Prosody" || srv.Silent {
+		t.Errorf("server = %+v, want Prosody", srv)
+	}
+	if a := c.Addressing(xs.Domain); a != component.AddressSelf {
+		t.Errorf("addressing %s on Prosody, want %s", a, component.AddressSelf)
+	}
 	if perms.Version != component.NSPrivilege || !perms.AllowsIQ(pep.NSPubSub, "set") || !perms.AllowsIQ("vcard-temp", "get") || perms.Message != "outgoing" {
 		t.Fatalf("unexpected permissions from Prosody: %s", perms)
 	}

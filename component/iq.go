@@ -14,8 +14,15 @@ import (
 // the answer. No privilege is involved: it reaches only what the server
 // lets any entity ask, such as a user's vcard-temp on ejabberd, which is
 // how the ejabberd HTTP API backend reads a vCard whole before merging.
-// An error answer is an *IQError with Inner false.
+// An error answer is an *IQError with Inner false. It waits at most
+// Config.OwnIQTimeout: ejabberd 24.x drops such IQs from a privileged
+// component when they go to a bare JID (processone/ejabberd#4336), and a
+// caller must not stall for the full IQTimeout on each.
 func (c *Component) IQ(ctx context.Context, to jid.JID, typ string, payload []byte) ([]byte, error) {
+	return c.ownIQ(ctx, to, typ, payload)
+}
+
+func (c *Component) ownIQ(ctx context.Context, to jid.JID, typ string, payload []byte) ([]byte, error) {
 	c.mu.RLock()
 	s := c.session
 	c.mu.RUnlock()
@@ -28,7 +35,7 @@ func (c *Component) IQ(ctx context.Context, to jid.JID, typ string, payload []by
 	b.Write(payload)
 	b.WriteString(`</iq>`)
 
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.IQTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.OwnIQTimeout)
 	defer cancel()
 	resp, err := s.SendIQ(ctx, tokens(b.Bytes()))
 	if err != nil {

@@ -73,6 +73,7 @@ type Metrics struct {
 	inFlight    prometheus.Gauge
 	shed        *prometheus.CounterVec
 	renditions  *prometheus.CounterVec
+	iqFailures  *prometheus.CounterVec
 
 	mu    sync.Mutex
 	wasUp bool // the component has been connected at least once
@@ -124,6 +125,9 @@ func New(opts Options) *Metrics {
 			"MMS refused with retry-later because too many were in flight, by transport.", "transport"),
 		renditions: f.counterVec("mmsprofile_rendition_requests_total",
 			"Requests for avatar renditions over HTTP, by result (served, not_modified, not_found, unavailable).", "result"),
+		iqFailures: f.counterVec("mmsprofile_privileged_iq_failures_total",
+			"Privileged IQs the server bounced back, left unanswered or refused outright, by user host and reason (bounced, timeout, refused).",
+			"host", "reason"),
 	}
 
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -378,6 +382,15 @@ func (m *Metrics) ComponentUp(up bool) {
 	} else {
 		m.connected.Set(0)
 	}
+}
+
+// PrivilegedIQFailed counts a privileged IQ that host bounced, left
+// unanswered or refused (component.Reason…).
+func (m *Metrics) PrivilegedIQFailed(host, reason string) {
+	if m == nil {
+		return
+	}
+	m.iqFailures.WithLabelValues(host, reason).Inc()
 }
 
 // InFlight moves the in-flight gauge by delta.

@@ -276,3 +276,18 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+func TestPrivilegedIQFailed(t *testing.T) {
+	m := New(Options{})
+	m.PrivilegedIQFailed("example.org", "bounced")
+	m.PrivilegedIQFailed("example.org", "bounced")
+	m.PrivilegedIQFailed("example.net", "timeout")
+	if got := testutil.ToFloat64(m.iqFailures.WithLabelValues("example.org", "bounced")); got != 2 {
+		t.Errorf("bounced on example.org = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.iqFailures.WithLabelValues("example.net", "timeout")); got != 1 {
+		t.Errorf("timeout on example.net = %v, want 1", got)
+	}
+	var nilM *Metrics
+	nilM.PrivilegedIQFailed("example.org", "refused")
+}

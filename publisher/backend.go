@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"mellium.im/xmpp/jid"
@@ -74,7 +75,34 @@ func (p *Publisher) backendFor(ctx context.Context, owner jid.JID) (backend, err
 		}
 		return 0, fmt.Errorf("%w: %s", component.ErrPermissionsUnknown, host)
 	}
-	return chooseBackend(host, perms, p.cfg.EjabberdAPI.URL != "")
+	b, err := chooseBackend(host, perms, p.cfg.EjabberdAPI.URL != "")
+	if err == nil && b == backendPrivileged && p.isBouncing(host) {
+		b = backendEjabberdAPI
+	}
+	return b, err
+}
+
+func (p *Publisher) isBouncing(host string) bool {
+	p.bouncingMu.Lock()
+	defer p.bouncingMu.Unlock()
+	return p.bouncing[host]
+}
+
+// noteBounce switches host to the HTTP API after a privileged IQ came back
+// bounced although the component had readdressed it, when the API is
+// configured; the item itself is retried after the outbox's backoff, never
+// at once, so a host that bounces everything costs one IQ per retry.
+func (p *Publisher) noteBounce(host string, err error) {
+	if !errors.Is(err, component.ErrBounced) || p.cfg.EjabberdAPI.URL == "" {
+		return
+	}
+	p.bouncingMu.Lock()
+	already := p.bouncing[host]
+	p.bouncing[host] = true
+	p.bouncingMu.Unlock()
+	if !already {
+		p.log.Warn("host sends privileged IQs back: writing to it through the HTTP API from now on", "host", host, "err", err)
+	}
 }
 
 // attempt publishes it and returns the items the attempt covered, which
@@ -96,7 +124,9 @@ func (p *Publisher) attempt(ctx context.Context, it storage.OutboxItem, rest []s
 		return covered, err
 	}
 	if b == backendPrivileged {
-		return covered, p.publish(ctx, it)
+		err := p.publish(ctx, it)
+		p.noteBounce(owner.Domainpart(), err)
+		return covered, err
 	}
 	first, err := vcardChange(it)
 	if err != nil {

@@ -369,3 +369,47 @@ func TestEjabberdAPIKeepsUnparsableVCard(t *testing.T) {
 		t.Fatalf("vCard overwritten")
 	}
 }
+
+// A host that advertises IQ permission and then sends every privileged IQ
+// back: the item is retried after the backoff, not at once, and from then
+// on the host is written through the HTTP API where one is configured.
+func TestBouncingHostSwitchesToTheAPI(t *testing.T) {
+	w := &fakeServer{bounce: true}
+	p, st, api := setupAPI(t, w)
+	w.perms = defaultPerms() // v0.4 with IQ permission
+	commitMMS(t, st, "k", storetest.MakeAvatar("a", 50))
+	var results []Result
+	p.OnResult = func(r Result) { results = append(results, r) }
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) == 0 || results[0].Final || !errors.Is(results[0].Err, component.ErrBounced) {
+		t.Fatalf("first attempt: %+v", results)
+	}
+	// One bounce is enough: the profile item of the same pass already
+	// goes through the API.
+	if n := len(w.iqs); n != 1 || len(api.sends) != 1 {
+		t.Errorf("first pass: %d privileged IQs, %d sends; want 1 and 1: %q", n, len(api.sends), w.iqs)
+	}
+	// The bounced avatar is not due again at once: the backoff holds it.
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.iqs); n != 1 || len(api.sends) != 1 {
+		t.Fatalf("retried at once: %d IQs, %d sends", n, len(api.sends))
+	}
+	later := time.Now().Add(time.Hour)
+	p.now = func() time.Time { return later }
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(api.sends) != 2 || len(w.iqs) != 1 {
+		t.Fatalf("after the backoff: %d sends through the API, %d privileged IQs; want 2 and still 1", len(api.sends), len(w.iqs))
+	}
+	if !strings.Contains(w.vcard, "<BINVAL>") {
+		t.Errorf("the avatar did not reach the vCard: %s", w.vcard)
+	}
+	if n, _ := st.OutboxStats(t.Context()); n.Pending != 0 || n.Failed != 0 {
+		t.Fatalf("outbox %+v", n)
+	}
+}

@@ -22,11 +22,13 @@ import (
 // vcard-temp into PEP and back itself (Prosody's mod_vcard_legacy).
 const NSVCardConversion = "urn:xmpp:pep-vcard-conversion:0"
 
-// conversion remembers, per host, whether the server converts vCards.
+// conversion remembers, per host, whether the server converts vCards,
+// and whether it makes the vCard4 too.
 type conversion struct {
-	mode string // "auto", "on", "off"
-	mu   sync.Mutex
-	seen map[string]bool
+	mode   string // "auto", "on", "off"
+	mu     sync.Mutex
+	seen   map[string]bool
+	vcard4 map[string]bool
 }
 
 // converts tells whether owner's server mirrors vcard-temp and PEP itself.
@@ -66,6 +68,39 @@ func (p *Publisher) converts(ctx context.Context, owner jid.JID) bool {
 	return v
 }
 
+// makesVCard4 tells whether owner's server derives the XEP-0292 vCard4
+// from vcard-temp itself. Of the servers that advertise vCard conversion,
+// Prosody's mod_vcard_legacy does; ejabberd's mod_avatar converts only
+// the avatar, so there the vCard4 is ours to publish.
+func (p *Publisher) makesVCard4(ctx context.Context, owner jid.JID) bool {
+	if !p.converts(ctx, owner) {
+		return false
+	}
+	host := owner.Domainpart()
+	p.conv.mu.Lock()
+	v, ok := p.conv.vcard4[host]
+	p.conv.mu.Unlock()
+	if ok {
+		return v
+	}
+	// The component asks right after the handshake; the answer, or the
+	// silence of ejabberd 24.x, comes within its short own-IQ timeout.
+	wctx, cancel := context.WithTimeout(ctx, p.cfg.PermissionsWait)
+	srv, err := p.w.WaitServer(wctx, host)
+	cancel()
+	if err != nil {
+		// Unknown: keep the conversion's word, as before servers were asked.
+		p.log.Warn("cannot tell what the server runs; assuming its vCard conversion makes vCard4", "host", host, "err", err)
+		return true
+	}
+	v = !srv.Ejabberd() && !srv.Silent
+	p.conv.mu.Lock()
+	p.conv.vcard4[host] = v
+	p.conv.mu.Unlock()
+	p.log.Info("vCard4 made by the server", "host", host, "server", srv.String(), "makes_vcard4", v)
+	return v
+}
+
 // publishProfile writes status, nickname and vCard fields: the nick to
 // XEP-0172, everything to vcard-temp (merged), then the merged vcard-temp
 // as XEP-0292 vCard4 where the server does not convert it itself, and the
@@ -80,10 +115,10 @@ func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outb
 	if err != nil {
 		return err
 	}
-	// A converting server (mod_vcard_legacy) has already turned the
-	// vcard-temp set into its own vCard4 item, DESC as note: publishing
-	// ours too would make two writers of one node.
-	if !p.converts(ctx, owner) {
+	// A server that makes vCard4 (mod_vcard_legacy) has already turned
+	// the vcard-temp set into its own vCard4 item, DESC as note:
+	// publishing ours too would make two writers of one node.
+	if !p.makesVCard4(ctx, owner) {
 		if err := p.publishVCard4(ctx, owner, merged); err != nil {
 			return err
 		}

@@ -115,6 +115,22 @@ func TestProfileNoVCard4WhenServerConverts(t *testing.T) {
 	}
 }
 
+// ejabberd's mod_avatar advertises vCard conversion too, but converts only
+// the avatar: the vCard4 is still ours to publish.
+func TestProfileVCard4OnConvertingEjabberd(t *testing.T) {
+	w := &fakeServer{converts: true, ejabberd: true}
+	p, st := setup(t, w, nil)
+	status := "At the beach"
+	commitProfile(t, st, "k", outbox.Profile{Status: &status})
+	drainAll(t, p, st)
+	if got, want := sets(w), []string{"vcard-temp", "urn:xmpp:vcard4"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("sets %v, want %v", got, want)
+	}
+	if !strings.Contains(w.vcard4, "At the beach") {
+		t.Fatalf("vcard4 %s", w.vcard4)
+	}
+}
+
 // The operator says so in the config, without asking the server.
 func TestProfileVCard4FollowsConfiguredConversion(t *testing.T) {
 	for _, tc := range []struct {

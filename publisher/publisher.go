@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -28,6 +29,9 @@ type Writer interface {
 	// Connected and WaitPermissions tell which backend a host needs.
 	Connected() bool
 	WaitPermissions(ctx context.Context, host string) (component.Perms, error)
+	// WaitServer tells what software a host runs, once the component has
+	// asked: which of the servers that convert vCards makes vCard4 too.
+	WaitServer(ctx context.Context, host string) (component.Server, error)
 }
 
 var _ Writer = (*component.Component)(nil)
@@ -122,6 +126,11 @@ type Publisher struct {
 	log      *slog.Logger
 	wake     chan struct{}
 	conv     conversion
+	// bouncing are the hosts that sent privileged IQs back even as the
+	// component readdressed them: written through the HTTP API, when
+	// there is one, for the rest of the process.
+	bouncing   map[string]bool
+	bouncingMu sync.Mutex
 	// OnResult, if set before Run, is called after every attempt.
 	OnResult func(Result)
 	now      func() time.Time
@@ -154,7 +163,7 @@ func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slo
 	if cfg.PermissionsWait <= 0 {
 		cfg.PermissionsWait = 5 * time.Second
 	}
-	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}}, log: log, wake: make(chan struct{}, 1), now: time.Now}
+	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}, vcard4: map[string]bool{}}, bouncing: map[string]bool{}, log: log, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // Wake makes Run look at the outbox now. It never blocks.
@@ -209,7 +218,9 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 		return false, fmt.Errorf("publisher: read outbox: %w", err)
 	}
 	// Storage already keeps only the newest avatar per account pending;
-	// items go out oldest first, so one account's changes keep their order.
+	// items go out oldest first, so one account's changes keep their order,
+	// except that an account's avatar goes before its profile items.
+	items = avatarsFirst(items)
 	taken := make(map[int64]bool, len(items))
 	for i, it := range items {
 		if taken[it.ID] {
@@ -232,6 +243,38 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 		}
 	}
 	return len(items) == p.cfg.Batch, nil
+}
+
+// avatarsFirst moves each account's avatar item ahead of that account's
+// profile items in the batch, leaving everything else in order. A server
+// that turns vcard-temp into the XEP-0084 avatar (ejabberd's mod_avatar)
+// publishes a vCard set without PHOTO as an empty metadata item, "avatar
+// disabled", to every contact; with the avatar first, the profile's vCard
+// set already carries the new PHOTO and contacts see one change.
+func avatarsFirst(items []storage.OutboxItem) []storage.OutboxItem {
+	firstProfile := map[string]int{} // account -> index in out
+	out := make([]storage.OutboxItem, 0, len(items))
+	for _, it := range items {
+		switch it.Kind {
+		case storage.KindProfile:
+			if _, ok := firstProfile[it.JID]; !ok && it.JID != "" {
+				firstProfile[it.JID] = len(out)
+			}
+		case storage.KindAvatar:
+			if i, ok := firstProfile[it.JID]; ok {
+				out = append(out[:i+1], out[i:]...)
+				out[i] = it
+				for j, k := range firstProfile {
+					if k >= i {
+						firstProfile[j] = k + 1
+					}
+				}
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr error) (bool, error) {

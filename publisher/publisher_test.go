@@ -3,6 +3,7 @@ package publisher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -35,6 +36,11 @@ type fakeServer struct {
 	componentGets int
 	// vcard4 is the <vcard/> of the urn:xmpp:vcard4 item, "" for none.
 	vcard4 string
+	// ejabberd: the server says it is ejabberd (whose conversion makes
+	// no vCard4), not Prosody.
+	ejabberd bool
+	// bounce: every privileged IQ comes back bounced.
+	bounce bool
 }
 
 func (f *fakeServer) Connected() bool {
@@ -60,6 +66,16 @@ func defaultPerms() component.Perms {
 
 // IQ answers a vCard get the way ejabberd does for anyone: the stored
 // vCard, or an empty one.
+// WaitServer says Prosody, or ejabberd when the test says so.
+func (f *fakeServer) WaitServer(context.Context, string) (component.Server, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ejabberd {
+		return component.Server{Name: "ejabberd", Version: "26.07"}, nil
+	}
+	return component.Server{Name: "Prosody"}, nil
+}
+
 func (f *fakeServer) IQ(_ context.Context, to jid.JID, typ string, payload []byte) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -81,6 +97,10 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return nil, f.fail
+	}
+	if f.bounce {
+		f.iqs = append(f.iqs, "bounced "+typ)
+		return nil, fmt.Errorf("component: privileged iq for %s: %w", owner, component.ErrBounced)
 	}
 	p := string(payload)
 	if strings.HasPrefix(p, "<pubsub") {
@@ -173,9 +193,11 @@ func TestAvatarThenVCardPhoto(t *testing.T) {
 			kinds = append(kinds, "vcard")
 		}
 	}
-	// Data before metadata (clients fetch on the event); the vCard is
-	// merged once for the status and once for the photo.
-	if strings.Join(kinds, ",") != "vcard,data,metadata,vcard" {
+	// The avatar before the profile (a vCard without the new PHOTO could
+	// be shown as "no avatar" by a converting server), data before
+	// metadata (clients fetch on the event); the vCard is merged once for
+	// the photo and once for the status.
+	if strings.Join(kinds, ",") != "data,metadata,vcard,vcard" {
 		t.Fatalf("order %v", kinds)
 	}
 	for _, want := range []string{"<FN>Alice</FN>", "<TEL><NUMBER>1</NUMBER></TEL>", "<DESC>at the beach</DESC>", "<BINVAL>", "<TYPE>image/png</TYPE>"} {
@@ -351,5 +373,33 @@ func TestRenditionURL(t *testing.T) {
 	}
 	if got, want := RenditionURL("http://h.example:8080", "abc"), "http://h.example:8080/avatar/abc.jpg"; got != want {
 		t.Errorf("RenditionURL = %q, want %q", got, want)
+	}
+}
+
+func TestAvatarsFirst(t *testing.T) {
+	it := func(id int64, kind, jid string) storage.OutboxItem {
+		return storage.OutboxItem{ID: id, Kind: kind, JID: jid}
+	}
+	in := []storage.OutboxItem{
+		it(1, storage.KindProfile, "a@x"),
+		it(2, storage.KindMessage, "b@x"),
+		it(3, storage.KindProfile, "b@x"),
+		it(4, storage.KindProfile, "a@x"),
+		it(5, storage.KindAvatar, "b@x"),
+		it(6, storage.KindAvatar, "a@x"),
+		it(7, storage.KindAvatar, "c@x"),
+	}
+	var got []int64
+	for _, o := range avatarsFirst(in) {
+		got = append(got, o.ID)
+	}
+	want := []int64{6, 1, 2, 5, 3, 4, 7}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
 	}
 }

@@ -35,6 +35,10 @@ if command -v pg_lsclusters >/dev/null; then
   done
 fi
 
+# Debian 13's ejabberd 24.12 and trixie-backports' 26.07 (and Prosody 13),
+# which the integration tests run from roots of their own.
+"$(dirname "$0")/debian13-roots.sh"
+
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
   export PATH=$PATH:/usr/local/go/bin
 fi

@@ -33,6 +33,21 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// apiHosts are the hosts whose write path is the HTTP API: all of them
+// when doctor could not learn the paths (the API is then checked in case).
+func apiHosts(cfg config.Config, paths map[string]writePath) []string {
+	if paths == nil {
+		return cfg.XMPP.Domains
+	}
+	var out []string
+	for _, d := range cfg.XMPP.Domains {
+		if paths[d] == pathAPI {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // Run checks cfg (already loaded and validated by the caller) against the
 // XMPP server, the database, the listen addresses and the reply paths,
 // printing each finding and its fix to out. It returns false if anything
@@ -46,10 +61,10 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, opts Options) (o
 		cfg.XMPP.Component, cfg.XMPP.Server, strings.Join(cfg.XMPP.Domains, ", "), cfg.Storage.Driver)
 
 	r.section("XMPP server")
-	checkXMPP(ctx, cfg, r, opts)
+	paths := checkXMPP(ctx, cfg, r, opts)
 
 	r.section("ejabberd HTTP API")
-	checkEjabberdAPI(ctx, cfg, r, opts)
+	checkEjabberdAPI(ctx, cfg, r, opts, apiHosts(cfg, paths))
 
 	r.section("Database")
 	checkStorage(ctx, cfg, r, opts)

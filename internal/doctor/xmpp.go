@@ -26,11 +26,22 @@ const (
 	nsVCard  = "vcard-temp"
 )
 
-func checkXMPP(ctx context.Context, cfg config.Config, r *report, opts Options) {
+// writePath is how the publisher will write to one host's accounts.
+type writePath string
+
+const (
+	pathPrivileged writePath = "privileged IQs (XEP-0356)"
+	pathAPI        writePath = "the ejabberd HTTP API"
+	pathNone       writePath = "none"
+)
+
+// checkXMPP returns each host's write path, or nil when doctor could not
+// learn them (no session).
+func checkXMPP(ctx context.Context, cfg config.Config, r *report, opts Options) map[string]writePath {
 	if !handshake(ctx, cfg, r, opts) {
-		return
+		return nil
 	}
-	checkPrivileges(ctx, cfg, r, opts)
+	return checkPrivileges(ctx, cfg, r, opts)
 }
 
 // handshake connects once, by hand rather than through component.Run,
@@ -167,9 +178,10 @@ ejabberd, in ejabberd.yml under listen:
         password: "<the value of xmpp.secret>"`, c, port(cfg.XMPP.Server), host(cfg.XMPP.Server), c)
 }
 
-// checkPrivileges runs the real component for a moment and compares what
-// each host advertises with what the publisher needs.
-func checkPrivileges(ctx context.Context, cfg config.Config, r *report, opts Options) {
+// checkPrivileges runs the real component for a moment, compares what
+// each host advertises with what the publisher needs, and says which
+// write path each host gets.
+func checkPrivileges(ctx context.Context, cfg config.Config, r *report, opts Options) map[string]writePath {
 	comp, err := component.New(component.Config{
 		Domain:       cfg.XMPP.Component,
 		Server:       cfg.XMPP.Server,
@@ -177,10 +189,11 @@ func checkPrivileges(ctx context.Context, cfg config.Config, r *report, opts Opt
 		ReconnectMin: 200 * time.Millisecond,
 		ReconnectMax: time.Second,
 		IQTimeout:    opts.Timeout,
+		OwnIQTimeout: ownIQTimeout(opts),
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		r.fail(fmt.Sprintf("cannot set up the component: %v", err), "")
-		return
+		return nil
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -191,7 +204,9 @@ func checkPrivileges(ctx context.Context, cfg config.Config, r *report, opts Opt
 	// <privilege/> right after the handshake.
 	wctx, cancel := context.WithTimeout(ctx, opts.PrivilegeWait)
 	defer cancel()
+	paths := map[string]writePath{}
 	for _, d := range cfg.XMPP.Domains {
+		paths[d] = pathNone
 		p, err := comp.WaitPermissions(wctx, d)
 		if err != nil {
 			if !comp.Connected() {
@@ -204,7 +219,59 @@ func checkPrivileges(ctx context.Context, cfg config.Config, r *report, opts Opt
 					prosodyPrivileges(cfg, d)+"\n\n"+ejabberdPrivileges(cfg))
 			continue
 		}
-		judge(cfg, d, p, r)
+		paths[d] = judge(cfg, d, p, r)
+		if paths[d] == pathPrivileged {
+			checkAddressing(ctx, comp, d, r, opts)
+		}
+	}
+	return paths
+}
+
+// ownIQTimeout bounds the component's own IQs in doctor, among them the
+// software probe that ejabberd 24.x leaves unanswered.
+func ownIQTimeout(opts Options) time.Duration { return min(opts.Timeout, 3*time.Second) }
+
+// checkAddressing says what host runs and exercises the privileged path
+// with a harmless read where the server is ejabberd, whose 24.x sends a
+// privileged IQ addressed to the user back (processone/ejabberd#4347):
+// the read shows that the addressing serve will use is carried out.
+func checkAddressing(ctx context.Context, comp *component.Component, host string, r *report, opts Options) {
+	// The probe asks twice at most, each bounded by the own-IQ timeout.
+	sctx, cancel := context.WithTimeout(ctx, 2*ownIQTimeout(opts)+opts.PrivilegeWait)
+	srv, err := comp.WaitServer(sctx, host)
+	cancel()
+	if err != nil {
+		r.info(fmt.Sprintf("%s: could not learn what server software it runs: %v", host, err), "")
+		return
+	}
+	if !srv.Ejabberd() && !srv.Silent {
+		r.ok("%s runs %s: write path privileged IQs, addressed to the user", host, srv)
+		return
+	}
+	probe := jid.MustParse(probeUser + "@" + host)
+	_, err = comp.PrivilegedIQ(ctx, probe, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
+	var iqErr *component.IQError
+	switch {
+	case err == nil, errors.As(err, &iqErr) && iqErr.Inner:
+		// The server carried the read out (an account without a vCard
+		// answers with an inner error): the path works.
+	case errors.Is(err, component.ErrBounced):
+		r.fail(fmt.Sprintf("%s runs %s and sends every privileged IQ back (processone/ejabberd#4347), however addressed: %v", host, srv, err),
+			"upgrade ejabberd to 25.03 or later (trixie-backports has 26.07), or let mmsprofile use the HTTP API\n"+
+				"for this host: remove the iq section from mod_privilege and set [ejabberd] api_url (docs/ejabberd.md).")
+		return
+	default:
+		r.fail(fmt.Sprintf("%s runs %s, and a privileged vcard-temp read failed: %v", host, srv, err),
+			"read the XMPP server's log around this time for the reason.")
+		return
+	}
+	// Re-read: the first privileged IQ may have switched it.
+	srv, _ = comp.Server(host)
+	switch comp.Addressing(host) {
+	case component.AddressRespelled:
+		r.ok("%s runs %s: write path privileged IQs, the wrapped IQ addressed to the user respelled (that ejabberd sends one addressed to the user back, #4347)", host, srv)
+	default:
+		r.ok("%s runs %s: write path privileged IQs, addressed to the user", host, srv)
 	}
 }
 
@@ -231,11 +298,14 @@ func allows(p component.Perms, n need) bool {
 	return p.AllowsIQ(n.ns, n.typ)
 }
 
-func judge(cfg config.Config, d string, p component.Perms, r *report) {
-	if p.Version == component.NSPrivilege1 {
+func judge(cfg config.Config, d string, p component.Perms, r *report) writePath {
+	// The publisher's choice (publisher.chooseBackend): no IQ permission
+	// at all means the HTTP API, when there is one.
+	if p.Version == component.NSPrivilege1 || len(p.IQ) == 0 && cfg.Ejabberd.APIURL != "" {
 		// ejabberd before 24.10: XEP-0356 v0.2, no IQ permission at all.
 		if cfg.Ejabberd.APIURL != "" {
-			r.ok("%s speaks XEP-0356 v0.2 (ejabberd < 24.10, no privileged IQ): publishing goes through the HTTP API at %s", d, cfg.Ejabberd.APIURL)
+			r.ok("%s grants no privileged IQ (%s; ejabberd < 24.10 has none): write path the HTTP API at %s", d, p.Version, cfg.Ejabberd.APIURL)
+			return pathAPI
 		} else {
 			r.fail(fmt.Sprintf("%s speaks XEP-0356 v0.2 only (ejabberd < 24.10): it grants no privileged IQ, so nothing can be published", d),
 				"either upgrade ejabberd to 24.10 or later and grant:\n\n"+ejabberdPrivileges(cfg)+"\n\n"+
@@ -243,7 +313,7 @@ func judge(cfg config.Config, d string, p component.Perms, r *report) {
 					"  [ejabberd]\n  api_url = \"http://127.0.0.1:5280/api\"\n  api_user = \"mmsprofile@"+d+"\"\n  api_password_file = \"/etc/mmsprofile/ejabberd-api.password\"\n\n"+
 					"(see docs/ejabberd.md for the api_permissions it needs).")
 		}
-		return
+		return pathNone
 	}
 	var missing []string
 	for _, n := range needs(cfg) {
@@ -276,6 +346,10 @@ func judge(cfg config.Config, d string, p component.Perms, r *report) {
 	if p.Message != "outgoing" {
 		r.info(fmt.Sprintf("%s does not grant message \"outgoing\"; this version does not need it", d), "")
 	}
+	if len(missing) > 0 {
+		return pathNone
+	}
+	return pathPrivileged
 }
 
 // prosodyPrivileges is the privileged_entities entry for one VirtualHost.

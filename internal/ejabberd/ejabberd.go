@@ -52,6 +52,22 @@ type Options struct {
 	// LogLevel is ejabberd's loglevel: none, emergency, alert, critical,
 	// error, warning, notice, info (default) or debug (which logs stanzas).
 	LogLevel string
+	// APICommands are the commands api_permissions grants the API account;
+	// nil means PublisherCommands(). Tests of a config that grants too
+	// little set fewer; an empty, non-nil list is refused, as ejabberd
+	// would refuse a rule without commands.
+	APICommands []string
+	// Root is a Debian root (built with mmdebstrap) whose ejabberd to run
+	// instead of the system's: Debian 13's 24.12, or 26.07 from
+	// trixie-backports, which Debian 12 cannot install beside its own.
+	// The VM then runs chrooted there, in a mount namespace of its own
+	// with /proc mounted, which needs root. Empty means the system's.
+	Root string
+	// APIAdmin also lets the API account match the configure access rule:
+	// from 26.07, ejabberd runs a command with a host argument (get_vcard,
+	// get_vcard2) for an authenticated account only when it does, whatever
+	// api_permissions say.
+	APIAdmin bool
 }
 
 // Server is a running ejabberd. Its exported fields are read-only.
@@ -62,9 +78,10 @@ type Server struct {
 	C2SAddr       string // host:port of the client port (plain TCP, PLAIN auth allowed)
 	ComponentAddr string // host:port of the XEP-0114 (ejabberd_service) port
 	APIURL        string // mod_http_api base URL, e.g. http://127.0.0.1:PORT/api
-	APIUser       string // the bare JID granted PublisherCommands, for HTTP Basic
+	APIUser       string // the bare JID granted Options.APICommands, for HTTP Basic
 	APIPassword   string
 	Node          string // the Erlang node name, e.g. ejabberd-1a2b3c@localhost
+	Version       string // ejabberd's version as packaged, e.g. 23.01 or 24.12
 	Dir           string // temporary directory: config, spool, logs, HOME
 	ConfigFile    string // ejabberd.yml
 	LogFile       string // ejabberd's own log (error.log sits beside it)
@@ -77,37 +94,64 @@ type Server struct {
 // installation is where Debian's ejabberd keeps its pieces, as its
 // ejabberdctl script knows them.
 type installation struct {
-	erl     string // the erl launcher
-	erlLibs string // the directory holding ejabberd-VERSION/ and its dependencies
+	root    string // the Debian root it is in, "" for the system
+	erl     string // the erl launcher, as seen from root
+	erlLibs string // the directory holding ejabberd-VERSION/ and its dependencies, as seen from root
+	version string // from the ejabberd-VERSION directory name
 }
 
 // Installed reports whether ejabberd is installed. Its error names the
 // Debian package that provides it.
 func Installed() error {
-	_, err := findInstallation()
+	_, err := findInstallation("")
 	return err
 }
 
-func findInstallation() (installation, error) {
-	const hint = "install the Debian package ejabberd (apt-get install ejabberd)"
-	ctl, err := exec.LookPath("ejabberdctl")
-	if err != nil {
-		// Debian puts it in /usr/sbin, which a user's PATH may lack.
-		if _, serr := os.Stat("/usr/sbin/ejabberdctl"); serr != nil {
-			return installation{}, fmt.Errorf("ejabberd: ejabberdctl not found: %s", hint)
+// InstalledIn reports whether the Debian root at root holds an ejabberd
+// that Start can run with Options.Root.
+func InstalledIn(root string) error {
+	_, err := findInstallation(root)
+	return err
+}
+
+func findInstallation(root string) (installation, error) {
+	hint := "install the Debian package ejabberd (apt-get install ejabberd)"
+	ctl := ""
+	if root == "" {
+		var err error
+		if ctl, err = exec.LookPath("ejabberdctl"); err != nil {
+			// Debian puts it in /usr/sbin, which a user's PATH may lack.
+			ctl = "/usr/sbin/ejabberdctl"
 		}
-		ctl = "/usr/sbin/ejabberdctl"
+	} else {
+		hint = "build the Debian root " + root + " with ejabberd in it (scripts/install-deps.sh)"
+		if os.Geteuid() != 0 {
+			return installation{}, fmt.Errorf("ejabberd: running the one in %s needs root (chroot)", root)
+		}
+		ctl = filepath.Join(root, "usr/sbin/ejabberdctl")
+	}
+	if _, err := os.Stat(ctl); err != nil {
+		return installation{}, fmt.Errorf("ejabberd: ejabberdctl not found: %s", hint)
 	}
 	inst, err := readCtlScript(ctl)
 	if err != nil {
 		return installation{}, fmt.Errorf("ejabberd: %s: %w: %s", ctl, err, hint)
 	}
-	if _, err := os.Stat(inst.erl); err != nil {
+	inst.root = root
+	if _, err := os.Stat(filepath.Join(root, inst.erl)); err != nil {
 		return installation{}, fmt.Errorf("ejabberd: erl: %w: %s", err, hint)
 	}
-	apps, err := filepath.Glob(filepath.Join(inst.erlLibs, "ejabberd-*", "ebin", "ejabberd.app"))
+	apps, err := filepath.Glob(filepath.Join(root, inst.erlLibs, "ejabberd-*", "ebin", "ejabberd.app"))
 	if err != nil || len(apps) == 0 {
-		return installation{}, fmt.Errorf("ejabberd: no ejabberd-*/ebin/ejabberd.app in %s: %s", inst.erlLibs, hint)
+		return installation{}, fmt.Errorf("ejabberd: no ejabberd-*/ebin/ejabberd.app in %s: %s", filepath.Join(root, inst.erlLibs), hint)
+	}
+	// The shortest name is the plain version (Debian 13 has both
+	// ejabberd-24.12 and ejabberd-24.12-3+deb13u2).
+	for _, a := range apps {
+		v := strings.TrimPrefix(filepath.Base(filepath.Dir(filepath.Dir(a))), "ejabberd-")
+		if inst.version == "" || len(v) < len(inst.version) {
+			inst.version = v
+		}
 	}
 	return inst, nil
 }
@@ -169,7 +213,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func start(ctx context.Context, opts Options) (*Server, error) {
-	inst, err := findInstallation()
+	inst, err := findInstallation(opts.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +221,13 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "ejabberd-")
+	cfg.IQPrivileges = versionAtLeast(inst.version, 24, 10)
+	// In a root, the VM sees only the root: its directory must be there.
+	tmp := ""
+	if inst.root != "" {
+		tmp = filepath.Join(inst.root, "tmp")
+	}
+	dir, err := os.MkdirTemp(tmp, "ejabberd-")
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +238,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		APIUser:     cfg.APIUser,
 		APIPassword: cfg.APIPassword,
 		Node:        cfg.Node,
+		Version:     inst.version,
 		Dir:         dir,
 		ConfigFile:  filepath.Join(dir, "ejabberd.yml"),
 		LogFile:     filepath.Join(dir, "logs", "ejabberd.log"),
@@ -209,6 +260,13 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTPPort))
 	s.APIURL = "http://" + httpAddr + "/api"
 
+	// inner is a path in dir as the VM sees it.
+	inner := func(path string) string {
+		if inst.root == "" {
+			return path
+		}
+		return "/" + strings.TrimPrefix(strings.TrimPrefix(path, inst.root), "/")
+	}
 	cfg.Dir = dir
 	for _, sub := range []string{"spool", "logs", "modules", "modules.d"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
@@ -241,23 +299,30 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		"-start_epmd", "false",
 		"+K", "true",
 		"-env", "ERL_CRASH_DUMP_BYTES", "0",
-		"-mnesia", "dir", erlString(filepath.Join(dir, "spool")),
+		"-mnesia", "dir", erlString(inner(filepath.Join(dir, "spool"))),
 		"-s", "ejabberd",
 		"-noinput",
 	}
 	cmd := exec.Command(inst.erl, args...)
+	if inst.root != "" {
+		// A mount namespace of its own, so the /proc mounted for the VM
+		// goes away with it and never shows on the host; exec keeps one
+		// process, the VM, at the head of the group Close kills.
+		script := `mount -t proc proc "$0/proc" && exec chroot "$0" "$@"`
+		cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, inst.root, inst.erl}, args...)...)
+	}
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		// HOME is where erl reads .erlang and .erlang.cookie and where
 		// ejabberd puts contributed modules: keep all of it in Dir.
-		"HOME="+dir,
+		"HOME="+inner(dir),
 		"ERL_LIBS="+inst.erlLibs,
-		"ERL_INETRC="+filepath.Join(dir, "inetrc"),
-		"ERL_CRASH_DUMP="+filepath.Join(dir, "logs", "erl_crash.dump"),
-		"EJABBERD_CONFIG_PATH="+s.ConfigFile,
-		"EJABBERD_LOG_PATH="+s.LogFile,
-		"CONTRIB_MODULES_PATH="+filepath.Join(dir, "modules"),
-		"CONTRIB_MODULES_CONF_DIR="+filepath.Join(dir, "modules.d"),
+		"ERL_INETRC="+inner(filepath.Join(dir, "inetrc")),
+		"ERL_CRASH_DUMP="+inner(filepath.Join(dir, "logs", "erl_crash.dump")),
+		"EJABBERD_CONFIG_PATH="+inner(s.ConfigFile),
+		"EJABBERD_LOG_PATH="+inner(s.LogFile),
+		"CONTRIB_MODULES_PATH="+inner(filepath.Join(dir, "modules")),
+		"CONTRIB_MODULES_CONF_DIR="+inner(filepath.Join(dir, "modules.d")),
 	)
 	// Its own process group, so that Close can kill the VM and its port
 	// programs (erl_child_setup, inet_gethost) together, and a Ctrl-C meant
@@ -398,6 +463,8 @@ type config struct {
 	APIUser, APIPassword      string
 	Commands                  []string
 	LogLevel                  string
+	IQPrivileges              bool // ejabberd ≥ 24.10: mod_privilege has iq
+	APIAdmin                  bool
 	Node, Cookie              string
 	Dir                       string
 	C2SPort, ComponentPort    int
@@ -410,7 +477,19 @@ func newConfig(opts Options) (*config, error) {
 		Component: opts.Component,
 		Secret:    opts.Secret,
 		LogLevel:  opts.LogLevel,
-		Commands:  PublisherCommands(),
+		Commands:  opts.APICommands,
+		APIAdmin:  opts.APIAdmin,
+	}
+	if c.Commands == nil {
+		c.Commands = PublisherCommands()
+	}
+	if len(c.Commands) == 0 {
+		return nil, errors.New("APICommands: empty; leave it nil for the publisher's commands")
+	}
+	for _, cmd := range c.Commands {
+		if cmd == "" || strings.ContainsFunc(cmd, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+			return nil, fmt.Errorf("APICommands: %q is not a command name", cmd)
+		}
 	}
 	if c.Domain == "" {
 		c.Domain = DefaultDomain
@@ -465,6 +544,18 @@ func writeTemplate(path string, t *template.Template, data any) error {
 	return f.Close()
 }
 
+// versionAtLeast reports whether ejabberd's version v (23.01, 24.12,
+// 26.07) is year.month or later.
+func versionAtLeast(v string, year, month int) bool {
+	parts := strings.SplitN(strings.SplitN(v, "-", 2)[0], ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	y, err1 := strconv.Atoi(parts[0])
+	m, err2 := strconv.Atoi(parts[1])
+	return err1 == nil && err2 == nil && (y > year || y == year && m >= month)
+}
+
 // yamlString quotes s as a double-quoted YAML scalar. newConfig has
 // refused control characters, so only backslash and quote need escaping.
 func yamlString(s string) string {
@@ -516,9 +607,21 @@ listen:
 acl:
   mms_component:
     server: {{yaml .Component}}
+{{- if .APIAdmin}}
+  admin:
+    user: {{yaml (print "admin@" .Domain)}}
+  mmsprofile_api:
+    user: {{yaml .APIUser}}
+{{- end}}
 access_rules:
   mms_component:
     allow: mms_component
+{{- if .APIAdmin}}
+  # As docs/ejabberd.md has it for 26.07.
+  configure:
+    - allow: admin
+    - allow: mmsprofile_api
+{{- end}}
 # Replaces ejabberd's default permissions, so ejabberdctl is granted again.
 api_permissions:
   "ejabberdctl":
@@ -556,12 +659,23 @@ modules:
   # Defines send_stanza and the vCard commands; without it mod_http_api
   # answers 400 unknown_command. api_permissions limits what is callable.
   mod_admin_extra: {}
-  # XEP-0356 v0.2 on 23.01: roster and message only, no IQ permission.
+  mod_version: {}
+  # XEP-0356 v0.2 on 23.01: roster and message only, no IQ permission;
+  # v0.4 with IQ permission from 24.10.
   mod_privilege:
     roster:
       get: mms_component
     message:
       outgoing: mms_component
+{{- if .IQPrivileges}}
+    iq:
+      "http://jabber.org/protocol/pubsub":
+        set: mms_component
+      "vcard-temp":
+        both: mms_component
+      "http://jabber.org/protocol/disco#info":
+        get: mms_component
+{{- end}}
 `))
 
 // ctlConfigTemplate lets a person attach to the node while a test runs:

@@ -108,6 +108,19 @@ func TestEjabberdProfileReachesClients(t *testing.T) {
 
 	carol := e.lateContact(ctx, t, ev.ItemID)
 	checkAvatar(ctx, t, carol, e.alice, ev.ItemID)
+
+	// The HTTP API path writes vcard-temp only (docs/ejabberd.md): no
+	// XEP-0172 nick, no vCard4. Should that change, the docs must too.
+	if nick, err := fetchNick(ctx, t, e.bob, e.alice); nick != "" {
+		t.Logf("23.01: a XEP-0172 nick %q appeared: update docs/ejabberd.md", nick)
+	} else {
+		t.Logf("23.01: no XEP-0172 nick (%v), as documented", err)
+	}
+	if v4, err := e.bob.FetchVCard4(ctx, e.alice); err == nil {
+		t.Logf("23.01: a vCard4 appeared (%+v): update docs/ejabberd.md", v4)
+	} else {
+		t.Logf("23.01: no vCard4 (%v), as documented", err)
+	}
 }
 
 // Refused and repeated messages publish nothing on ejabberd either.

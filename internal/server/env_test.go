@@ -56,6 +56,9 @@ func testLogger(t testing.TB) *slog.Logger {
 type envOptions struct {
 	// ejabberd runs the test against ejabberd instead of Prosody.
 	ejabberd bool
+	// ejabberdRoot, with ejabberd, is the Debian root whose ejabberd to
+	// run (ejabberd.Generations); "" is the system's 23.01.
+	ejabberdRoot string
 	// vcardModule is Prosody's vCard module: "vcard" or "vcard_legacy".
 	vcardModule string
 	// ownerOnline keeps alice's session open while the MMS arrives;
@@ -63,6 +66,8 @@ type envOptions struct {
 	// notifies her contacts (ejabberd does not: TestEjabberdOwnerOffline).
 	// Tests that need her online later dial again.
 	ownerOnline bool
+	// moodFromStatus sets [profile] status_as_mood.
+	moodFromStatus bool
 	// unlinked leaves alice's number unlinked.
 	unlinked bool
 	// extra is appended to the configuration file.
@@ -83,7 +88,7 @@ func startWith(t testing.TB, opts envOptions) *env {
 	defer cancel()
 	var xs *xmppServer
 	if opts.ejabberd {
-		xs = startEjabberd(t)
+		xs = startEjabberd(t, opts.ejabberdRoot)
 	} else {
 		xs = startProsody(t, opts.vcardModule)
 	}
@@ -142,9 +147,10 @@ retry_min = "200ms"
 poll = "1s"
 [profile]
 service_number = "12345"
+status_as_mood = %t
 %s
 %s
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, opts.submitURL, xs.config, opts.extra)
+`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, opts.submitURL, opts.moodFromStatus, xs.config, opts.extra)
 	cfgPath := filepath.Join(dir, "mmsprofile.toml")
 	if err := os.WriteFile(cfgPath, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)

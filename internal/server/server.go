@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	}, log.With("part", "publisher"))
 	m := metrics.New(metrics.Options{Version: version, Outbox: store.OutboxStats})
 	comp.OnState = m.ComponentUp
+	comp.OnIQFailure = m.PrivilegedIQFailed
 	pub.OnResult = func(r publisher.Result) {
 		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed,
 			Committed: r.Item.Created, Received: r.Item.Received})

@@ -35,6 +35,8 @@ type xmppServer struct {
 	// emptyAvatars says the server publishes "no avatar" (metadata
 	// without info) when a client sets a vCard without PHOTO.
 	emptyAvatars bool
+	// ejabberdVersion is ejabberd's version, "" for Prosody.
+	ejabberdVersion string
 }
 
 // Register creates an account on the server.
@@ -84,9 +86,22 @@ func mutualSubscribe(ctx context.Context, t testing.TB, _ string, a, b *xmppclie
 // (send_stanza of one vcard-temp set, which mod_avatar turns into PEP).
 // ejabberd sends PEP events for contacts through the owner's online
 // session, so its tests say whether alice is online when the MMS arrives.
-func startEjabberd(t testing.TB) *xmppServer {
+//
+// From a Debian 13 root (root set), ejabberd is 24.12 or 26.07, whose
+// XEP-0356 is v0.4 with IQ permission: the service publishes through
+// privileged IQs there, as on Prosody, and needs no HTTP API.
+func startEjabberd(t testing.TB, root string) *xmppServer {
 	t.Helper()
-	xs := ejabberd.StartT(t, ejabberd.Options{})
+	xs := ejabberd.StartT(t, ejabberd.Options{Root: root})
+	if root != "" {
+		t.Logf("ejabberd %s from %s", xs.Version, root)
+		return &xmppServer{
+			Domain: xs.Domain, Component: xs.Component, Secret: xs.Secret,
+			C2SAddr: xs.C2SAddr, ComponentAddr: xs.ComponentAddr,
+			register: xs.Register, subscribe: ejabberdSubscribe,
+			emptyAvatars: true, ejabberdVersion: xs.Version,
+		}
+	}
 	return &xmppServer{
 		Domain: xs.Domain, Component: xs.Component, Secret: xs.Secret,
 		C2SAddr: xs.C2SAddr, ComponentAddr: xs.ComponentAddr,
@@ -98,7 +113,8 @@ api_user = %q
 api_password = %q
 `, xs.APIURL, xs.APIUser, xs.APIPassword),
 		// mod_avatar writes the metadata itself from the vCard PHOTO.
-		emptyAvatars: true,
+		emptyAvatars:    true,
+		ejabberdVersion: xs.Version,
 	}
 }
 
