@@ -478,18 +478,30 @@ func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid
 	if err := xml.NewTokenDecoder(resp).Decode(&answer); err != nil {
 		return nil, fmt.Errorf("component: read answer for %s: %w", owner, err)
 	}
-	if answer.attr("type") == "error" {
+	out, err := answerPayload(owner.String(), &answer)
+	var iqErr *IQError
+	if errors.As(err, &iqErr) && !iqErr.Inner {
 		c.failed(host, ReasonRefused)
-		return nil, stanzaError(owner.String(), false, &answer)
 	}
-	// Prosody answers "result" even when the wrapped IQ failed: the truth
-	// is in the forwarded inner IQ.
-	inner := findForwardedIQ(&answer)
+	return out, err
+}
+
+// answerPayload reads the server's answer to a privileged IQ. The forwarded
+// inner IQ is the truth whatever the outer type says: Prosody 0.12 answers
+// "result" over an inner error, while Prosody 13's mod_privilege copies the
+// inner type to the outer one, so an account without a vCard yet
+// (inner item-not-found) arrives as an outer error. Only an outer error with
+// nothing forwarded is the server refusing the privilege itself.
+func answerPayload(owner string, answer *element) ([]byte, error) {
+	inner := findForwardedIQ(answer)
 	if inner == nil {
+		if answer.attr("type") == "error" {
+			return nil, stanzaError(owner, false, answer)
+		}
 		return nil, nil
 	}
 	if inner.attr("type") == "error" {
-		return nil, stanzaError(owner.String(), true, inner)
+		return nil, stanzaError(owner, true, inner)
 	}
 	var out []byte
 	for i := range inner.Children {
