@@ -21,6 +21,9 @@ type Config struct {
 	Storage Storage `toml:"storage"`
 	MM7     MM7     `toml:"mm7"`
 	Email   Email   `toml:"email"`
+	// Webhook takes MMS from HTTP aggregators; each section is on only
+	// when present in the file.
+	Webhook Webhook `toml:"webhook"`
 	Avatar  Avatar  `toml:"avatar"`
 	HTTP    HTTP    `toml:"http"`
 	Profile Profile `toml:"profile"`
@@ -320,6 +323,17 @@ func Default() Config {
 			ReadTimeout:     60 * time.Second,
 			WriteTimeout:    60 * time.Second,
 		},
+		Webhook: Webhook{
+			Listen:        "127.0.0.1:8081",
+			MaxBodyBytes:  1 << 20,
+			MaxMediaBytes: 5 << 20,
+			MaxMedia:      10,
+			FetchTimeout:  10 * time.Second,
+			Twilio:        Twilio{Path: "/twilio", APIURL: "https://api.twilio.com"},
+			Telnyx:        Telnyx{Path: "/telnyx", APIURL: "https://api.telnyx.com", MaxAge: 5 * time.Minute},
+			Bandwidth: Bandwidth{Path: "/bandwidth", APIURL: "https://messaging.bandwidth.com",
+				MediaURL: "https://messaging.bandwidth.com"},
+		},
 		Avatar: Avatar{
 			Size:          128,
 			Format:        "png",
@@ -396,6 +410,10 @@ func Parse(raw []byte, name string) (Config, error) {
 		}
 		return Config{}, fmt.Errorf("config: %s: unknown keys: %s", name, strings.Join(keys, ", "))
 	}
+	cfg.Webhook.Enabled = md.IsDefined("webhook")
+	cfg.Webhook.Twilio.Enabled = md.IsDefined("webhook", "twilio")
+	cfg.Webhook.Telnyx.Enabled = md.IsDefined("webhook", "telnyx")
+	cfg.Webhook.Bandwidth.Enabled = md.IsDefined("webhook", "bandwidth")
 	if err := cfg.resolveSecrets(); err != nil {
 		return Config{}, fmt.Errorf("config: %s: %w", name, err)
 	}
@@ -417,6 +435,18 @@ func (c *Config) resolveSecrets() error {
 		return err
 	}
 	if c.MM7.Password, err = secret("mm7.password", c.MM7.Password, c.MM7.PasswordFile); err != nil {
+		return err
+	}
+	if c.Webhook.Twilio.AuthToken, err = secret("webhook.twilio.auth_token", c.Webhook.Twilio.AuthToken, c.Webhook.Twilio.AuthTokenFile); err != nil {
+		return err
+	}
+	if c.Webhook.Telnyx.APIKey, err = secret("webhook.telnyx.api_key", c.Webhook.Telnyx.APIKey, c.Webhook.Telnyx.APIKeyFile); err != nil {
+		return err
+	}
+	if c.Webhook.Bandwidth.Password, err = secret("webhook.bandwidth.password", c.Webhook.Bandwidth.Password, c.Webhook.Bandwidth.PasswordFile); err != nil {
+		return err
+	}
+	if c.Webhook.Bandwidth.APIPassword, err = secret("webhook.bandwidth.api_password", c.Webhook.Bandwidth.APIPassword, c.Webhook.Bandwidth.APIPasswordFile); err != nil {
 		return err
 	}
 	if c.MM7.SubmitPassword, err = secret("mm7.submit_password", c.MM7.SubmitPassword, c.MM7.SubmitPasswordFile); err != nil {
@@ -488,6 +518,7 @@ func (c *Config) Validate() error {
 		bad("storage.driver %q: use \"sqlite\" or \"postgres\"", c.Storage.Driver)
 	}
 
+	c.validateWebhook(bad)
 	if c.MM7.Listen != "" {
 		checkHostPort(bad, "mm7.listen", c.MM7.Listen)
 		if !strings.HasPrefix(c.MM7.Path, "/") {

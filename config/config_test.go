@@ -127,7 +127,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
 			key := f.Tag.Get("toml")
-			if key == "" {
+			if key == "" || key == "-" {
 				continue
 			}
 			ft := f.Type
@@ -236,5 +236,38 @@ func TestPeerLimits(t *testing.T) {
 	raw := strings.Replace(contractKeys, `listen   = "127.0.0.1:2525"`, "listen   = \"127.0.0.1:2525\"\nmax_recipients = 0", 1)
 	if _, err := Parse([]byte(raw), "test.toml"); err == nil || !strings.Contains(err.Error(), "email.max_recipients") {
 		t.Errorf("max_recipients = 0: error %v", err)
+	}
+}
+
+func TestWebhookSections(t *testing.T) {
+	cfg, err := Parse([]byte(contractKeys), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Webhook.Enabled || cfg.Webhook.Twilio.Enabled {
+		t.Fatal("webhook on without its section")
+	}
+	raw := contractKeys + `
+[webhook]
+listen = "127.0.0.1:8081"
+[webhook.twilio]
+account_sid = "AC123"
+auth_token = "tok"
+url = "https://mms.example.org/twilio"
+`
+	cfg, err = Parse([]byte(raw), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Webhook.Twilio.Enabled || cfg.Webhook.Telnyx.Enabled || cfg.Webhook.Twilio.Path != "/twilio" || cfg.Webhook.Twilio.APIURL != "https://api.twilio.com" {
+		t.Fatalf("twilio section: %+v", cfg.Webhook)
+	}
+	_, err = Parse([]byte(contractKeys+"\n[webhook]\n[webhook.telnyx]\npublic_key = \"bad\"\n"), "test.toml")
+	if err == nil || !strings.Contains(err.Error(), "webhook.telnyx.public_key") || !strings.Contains(err.Error(), "webhook.telnyx.api_key") {
+		t.Fatalf("bad telnyx: %v", err)
+	}
+	_, err = Parse([]byte(contractKeys+"\n[webhook]\n"), "test.toml")
+	if err == nil || !strings.Contains(err.Error(), "no provider") {
+		t.Fatalf("no provider: %v", err)
 	}
 }

@@ -60,20 +60,21 @@ type Metrics struct {
 	reg *prometheus.Registry
 	now func() time.Time
 
-	received    *prometheus.CounterVec
-	mms         *prometheus.CounterVec
-	rateLimited *prometheus.CounterVec
-	published   *prometheus.CounterVec
-	publishDur  *prometheus.HistogramVec
-	commitToPub *prometheus.HistogramVec
-	e2e         *prometheus.HistogramVec
-	imageDur    *prometheus.HistogramVec
-	connected   prometheus.Gauge
-	reconnects  prometheus.Counter
-	inFlight    prometheus.Gauge
-	shed        *prometheus.CounterVec
-	renditions  *prometheus.CounterVec
-	iqFailures  *prometheus.CounterVec
+	received       *prometheus.CounterVec
+	mms            *prometheus.CounterVec
+	rateLimited    *prometheus.CounterVec
+	published      *prometheus.CounterVec
+	publishDur     *prometheus.HistogramVec
+	commitToPub    *prometheus.HistogramVec
+	e2e            *prometheus.HistogramVec
+	imageDur       *prometheus.HistogramVec
+	connected      prometheus.Gauge
+	reconnects     prometheus.Counter
+	inFlight       prometheus.Gauge
+	shed           *prometheus.CounterVec
+	webhookRefused *prometheus.CounterVec
+	renditions     *prometheus.CounterVec
+	iqFailures     *prometheus.CounterVec
 
 	mu    sync.Mutex
 	wasUp bool // the component has been connected at least once
@@ -123,6 +124,8 @@ func New(opts Options) *Metrics {
 			"MMS being processed right now."),
 		shed: f.counterVec("mmsprofile_shed_total",
 			"MMS refused with retry-later because too many were in flight, by transport.", "transport"),
+		webhookRefused: f.counterVec("mmsprofile_webhook_refused_total",
+			"Aggregator webhooks refused or failed before the rules, by provider and reason (signature, stale, malformed, media_address, busy, temporary).", "provider", "reason"),
 		renditions: f.counterVec("mmsprofile_rendition_requests_total",
 			"Requests for avatar renditions over HTTP, by result (served, not_modified, not_found, unavailable).", "result"),
 		iqFailures: f.counterVec("mmsprofile_privileged_iq_failures_total",
@@ -417,4 +420,13 @@ func (m *Metrics) RenditionRequest(result string) {
 		return
 	}
 	m.renditions.WithLabelValues(result).Inc()
+}
+
+// WebhookRefused counts an aggregator webhook turned away, by provider
+// (twilio, telnyx, bandwidth) and reason.
+func (m *Metrics) WebhookRefused(provider, reason string) {
+	if m == nil {
+		return
+	}
+	m.webhookRefused.WithLabelValues(provider, reason).Inc()
 }

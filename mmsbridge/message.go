@@ -12,6 +12,11 @@ type Transport string
 const (
 	TransportMM7   Transport = "mm7"
 	TransportEmail Transport = "email"
+	// HTTP aggregators (mmsbridge/webhook); replies go back through the
+	// same provider's REST API.
+	TransportTwilio    Transport = "twilio"
+	TransportTelnyx    Transport = "telnyx"
+	TransportBandwidth Transport = "bandwidth"
 )
 
 // Message is one MMS as the profile rules see it, whatever carried it.

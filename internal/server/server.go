@@ -87,6 +87,7 @@ type Server struct {
 	mm7Addr   net.Addr
 	httpAddr  net.Addr
 	emailAddr net.Addr
+	hookAddr  net.Addr
 	// stopPublisher halts the running outbox drain between two passes
 	// and reports whether it did before ctx ended; set while leading.
 	stopPublisher func(context.Context) bool
@@ -224,6 +225,7 @@ func repliers(cfg config.Config, store storage.Store, log *slog.Logger) (map[str
 	if cfg.Email.Smarthost != "" {
 		out[string(mmsbridge.TransportEmail)] = emailReplier(cfg.Email)
 	}
+	webhookRepliers(cfg, out, log.With("part", "webhook-reply"))
 	return out, nil
 }
 
@@ -249,6 +251,13 @@ func (s *Server) Component() *component.Component { return s.comp }
 
 // Publisher exposes the outbox drain, for tests that watch results.
 func (s *Server) Publisher() *publisher.Publisher { return s.pub }
+
+// WebhookAddr is the bound aggregator listener once Ready is closed.
+func (s *Server) WebhookAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hookAddr
+}
 
 // MM7Addr is the bound MM7 address once Ready is closed.
 func (s *Server) MM7Addr() net.Addr {
@@ -292,6 +301,21 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.cfg.HTTP.PublicURL != "" {
 			s.log.Info("serving avatar renditions", "addr", addr.String(), "path", publisher.RenditionPath, "public_url", s.cfg.HTTP.PublicURL)
 		}
+	}
+	if s.cfg.Webhook.Enabled {
+		h, err := webhookMux(s.cfg, s.rcv, s.metrics, s.log.With("part", "webhook"))
+		if err != nil {
+			return err
+		}
+		srv, addr, err := s.listen(ctx, s.cfg.Webhook.Listen, h)
+		if err != nil {
+			return fmt.Errorf("server: webhook listener: %w", err)
+		}
+		s.mu.Lock()
+		s.hookAddr = addr
+		s.mu.Unlock()
+		servers = append(servers, srv)
+		s.log.Info("webhook listening", "addr", addr.String())
 	}
 	var mail *smtp.Server
 	if s.cfg.Email.Listen != "" {
