@@ -52,6 +52,10 @@ type Options struct {
 	Log io.Writer
 	// LogLevel is prosody's minimum log level; default "debug".
 	LogLevel string
+	// Root is a Debian root (built with mmdebstrap, see
+	// scripts/debian13-roots.sh) whose prosody and prosody-modules to run,
+	// chrooted; "" runs the system's.
+	Root string
 }
 
 // Server is a running Prosody. Its exported fields are read-only.
@@ -65,6 +69,7 @@ type Server struct {
 	ConfigFile    string
 	LogFile       string // prosody's log when Options.Log was nil, else ""
 
+	root    string          // Options.Root
 	proc    *daemon.Process // nil when not running
 	log     io.Writer       // prosody's stdout and stderr
 	logFile *os.File        // closed after the process has exited
@@ -73,12 +78,29 @@ type Server struct {
 // Installed reports whether prosody, prosodyctl and mod_privilege are
 // available. Its error names the Debian packages that provide them.
 func Installed() error {
-	for _, name := range []string{"prosody", "prosodyctl"} {
-		if _, err := exec.LookPath(name); err != nil {
-			return fmt.Errorf("prosody: %s not found in PATH: install the Debian packages prosody prosody-modules", name)
+	return InstalledIn("")
+}
+
+// InstalledIn reports whether the Debian root at root ("" for the system)
+// holds a prosody with mod_privilege that Start can run with Options.Root.
+func InstalledIn(root string) error {
+	if root == "" {
+		for _, name := range []string{"prosody", "prosodyctl"} {
+			if _, err := exec.LookPath(name); err != nil {
+				return fmt.Errorf("prosody: %s not found in PATH: install the Debian packages prosody prosody-modules", name)
+			}
+		}
+	} else {
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("prosody: running the one in %s needs root (chroot)", root)
+		}
+		for _, name := range []string{"usr/bin/prosody", "usr/bin/prosodyctl"} {
+			if _, err := os.Stat(filepath.Join(root, name)); err != nil {
+				return fmt.Errorf("prosody: %s not found in %s: build the Debian root with scripts/debian13-roots.sh (scripts/install-deps.sh runs it)", name, root)
+			}
 		}
 	}
-	if _, err := moduleDir("privilege"); err != nil {
+	if _, err := moduleDir(root, "privilege"); err != nil {
 		return err
 	}
 	return nil
@@ -91,7 +113,7 @@ const builtinModuleDir = "/usr/lib/prosody/modules"
 // NAME/NAME.lua, among the places Debian and source installs put
 // prosody-modules. Debian's prosody-modules installs into prosody's own
 // module directory, but older packages and hand installs do not.
-func moduleDir(name string) (string, error) {
+func moduleDir(root, name string) (string, error) {
 	dirs := []string{
 		builtinModuleDir,
 		"/usr/share/prosody-modules",
@@ -100,15 +122,15 @@ func moduleDir(name string) (string, error) {
 	}
 	for _, dir := range dirs {
 		for _, p := range []string{
-			filepath.Join(dir, "mod_"+name+".lua"),
-			filepath.Join(dir, "mod_"+name, "mod_"+name+".lua"),
+			filepath.Join(root, dir, "mod_"+name+".lua"),
+			filepath.Join(root, dir, "mod_"+name, "mod_"+name+".lua"),
 		} {
 			if _, err := os.Stat(p); err == nil {
 				return dir, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("prosody: mod_%s not found in %s: install the Debian package prosody-modules", name, strings.Join(dirs, ", "))
+	return "", fmt.Errorf("prosody: mod_%s not found in %s%s: install the Debian package prosody-modules", name, root, strings.Join(dirs, ", "))
 }
 
 // Start writes a config into a new temporary directory and starts prosody on
@@ -131,14 +153,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 var errPortTaken = errors.New("a chosen port was taken by another process")
 
 func start(ctx context.Context, opts Options) (*Server, error) {
-	if err := Installed(); err != nil {
+	if err := InstalledIn(opts.Root); err != nil {
 		return nil, err
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "prosody-")
+	// In a root, prosody sees only the root: its directory must be there.
+	tmp := ""
+	if opts.Root != "" {
+		tmp = filepath.Join(opts.Root, "tmp")
+	}
+	dir, err := os.MkdirTemp(tmp, "prosody-")
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +175,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		Secret:     cfg.Secret,
 		Dir:        dir,
 		ConfigFile: filepath.Join(dir, "prosody.cfg.lua"),
+		root:       opts.Root,
 	}
 	ok := false
 	defer func() {
@@ -163,7 +191,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	cfg.C2SPort, cfg.ComponentPort = ports[0], ports[1]
 	s.C2SAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.C2SPort))
 	s.ComponentAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.ComponentPort))
-	cfg.Dir = dir
+	cfg.Dir = s.inner(dir)
 	// An empty certs directory: without it prosody logs an error about
 	// indexing certificates that would mislead whoever reads a failed
 	// test's log. No TLS is used.
@@ -197,7 +225,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) launch(ctx context.Context) error {
 	// -F keeps it in the foreground (the config option daemonize is
 	// deprecated in 0.12).
-	cmd := exec.Command("prosody", "-F", "--config", s.ConfigFile)
+	cmd := s.command("prosody", "-F", "--config", s.inner(s.ConfigFile))
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	p, err := daemon.Start(cmd)
@@ -307,13 +335,40 @@ func (s *Server) stop() error {
 // internal storage reads the account file on each login, so a running
 // server sees the account at once.
 func (s *Server) Register(ctx context.Context, user, password string) error {
-	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", s.ConfigFile, "register", user, s.Domain, password)
+	cmd := s.command("prosodyctl", "--config", s.inner(s.ConfigFile), "register", user, s.Domain, password)
 	cmd.Dir = s.Dir
+	stop := context.AfterFunc(ctx, func() {
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	defer stop()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("prosody: register %s@%s: %w: %s", user, s.Domain, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// command runs name from the system, or chrooted into the root in a mount
+// namespace of its own (so the /proc mounted there goes away with it and
+// never shows on the host); exec keeps one process at the head of the group
+// that Close kills.
+func (s *Server) command(name string, args ...string) *exec.Cmd {
+	if s.root == "" {
+		return exec.Command(name, args...)
+	}
+	script := `mountpoint -q "$0/proc" || mount -t proc proc "$0/proc"; exec chroot "$0" "$@"`
+	return exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "--",
+		"/bin/sh", "-c", script, s.root, name}, args...)...)
+}
+
+// inner is path as prosody sees it: inside the root when there is one.
+func (s *Server) inner(path string) string {
+	if s.root == "" {
+		return path
+	}
+	return "/" + strings.TrimPrefix(strings.TrimPrefix(path, s.root), "/")
 }
 
 // config is what the Lua config template needs.
@@ -367,7 +422,7 @@ func newConfig(opts Options) (*config, error) {
 	default:
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
-	dir, err := moduleDir("privilege")
+	dir, err := moduleDir(opts.Root, "privilege")
 	if err != nil {
 		return nil, err
 	}

@@ -63,60 +63,66 @@ func TestStartCloseLeavesNothing(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
-	s := prosody.StartT(t, prosody.Options{})
-	ctx := testContext(t)
-	if err := s.Register(ctx, "alice", "pw"); err != nil {
-		t.Fatal(err)
-	}
-	// Internal storage keeps one file per account under Dir.
-	if _, err := os.Stat(filepath.Join(s.Dir, "localhost", "accounts", "alice.dat")); err != nil {
-		t.Errorf("account file: %v", err)
+	for _, g := range prosody.Generations() {
+		t.Run(g.Name, func(t *testing.T) {
+			s := prosody.StartT(t, prosody.Options{Root: g.Root})
+			ctx := testContext(t)
+			if err := s.Register(ctx, "alice", "pw"); err != nil {
+				t.Fatal(err)
+			}
+			// Internal storage keeps one file per account under Dir.
+			if _, err := os.Stat(filepath.Join(s.Dir, "localhost", "accounts", "alice.dat")); err != nil {
+				t.Errorf("account file: %v", err)
+			}
+		})
 	}
 }
 
 // TestComponentPrivileges connects as the component with the secret and
 // reads the XEP-0356 advertisement Prosody sends after the handshake.
 func TestComponentPrivileges(t *testing.T) {
-	for _, vcard := range []string{"vcard", "vcard_legacy"} {
-		t.Run(vcard, func(t *testing.T) {
-			s := prosody.StartT(t, prosody.Options{VCardModule: vcard})
-			ctx := testContext(t)
-			conn, err := net.Dial("tcp", s.ComponentAddr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			sess, err := component.NewSession(ctx, jid.MustParse(s.Component), []byte(s.Secret), conn)
-			if err != nil {
-				t.Fatalf("component handshake: %v", err)
-			}
-			defer sess.Close()
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			r := sess.TokenReader()
-			defer r.Close()
-			// The first element is the <message/> with <privilege/>.
-			var msg privilegeMessage
-			if err := xml.NewTokenDecoder(r).Decode(&msg); err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, p := range msg.Perms {
-				if p.Access != "iq" {
-					got[p.Access] = p.Type
+	for _, g := range prosody.Generations() {
+		for _, vcard := range []string{"vcard", "vcard_legacy"} {
+			t.Run(g.Name+"/"+vcard, func(t *testing.T) {
+				s := prosody.StartT(t, prosody.Options{VCardModule: vcard, Root: g.Root})
+				ctx := testContext(t)
+				conn, err := net.Dial("tcp", s.ComponentAddr)
+				if err != nil {
+					t.Fatal(err)
 				}
-				walkNamespaces(p.Namespaces, func(n namespacePerm) { got[n.NS] = n.Type })
-			}
-			want := map[string]string{
-				"roster":                                "get",
-				"message":                               "outgoing",
-				"http://jabber.org/protocol/pubsub":     "set",
-				"vcard-temp":                            "both",
-				"http://jabber.org/protocol/disco#info": "get",
-			}
-			if msg.From != s.Domain || !maps.Equal(got, want) {
-				t.Errorf("privileges from %q: %v, want from %q: %v", msg.From, got, s.Domain, want)
-			}
-		})
+				defer conn.Close()
+				sess, err := component.NewSession(ctx, jid.MustParse(s.Component), []byte(s.Secret), conn)
+				if err != nil {
+					t.Fatalf("component handshake: %v", err)
+				}
+				defer sess.Close()
+				conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				r := sess.TokenReader()
+				defer r.Close()
+				// The first element is the <message/> with <privilege/>.
+				var msg privilegeMessage
+				if err := xml.NewTokenDecoder(r).Decode(&msg); err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]string{}
+				for _, p := range msg.Perms {
+					if p.Access != "iq" {
+						got[p.Access] = p.Type
+					}
+					walkNamespaces(p.Namespaces, func(n namespacePerm) { got[n.NS] = n.Type })
+				}
+				want := map[string]string{
+					"roster":                                "get",
+					"message":                               "outgoing",
+					"http://jabber.org/protocol/pubsub":     "set",
+					"vcard-temp":                            "both",
+					"http://jabber.org/protocol/disco#info": "get",
+				}
+				if msg.From != s.Domain || !maps.Equal(got, want) {
+					t.Errorf("privileges from %q: %v, want from %q: %v", msg.From, got, s.Domain, want)
+				}
+			})
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ const startTimeout = 30 * time.Second
 // test fails, prosody's log is written to the test log.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
-	return daemon.StartT(t, Installed(), startTimeout,
+	return daemon.StartT(t, InstalledIn(opts.Root), startTimeout,
 		func(ctx context.Context) (*Server, error) { return Start(ctx, opts) },
 		func(s *Server) string {
 			if s.LogFile == "" {
@@ -26,4 +26,25 @@ func StartT(t testing.TB, opts Options) *Server {
 			}
 			return "prosody log (" + s.LogFile + ")"
 		})
+}
+
+// RootsDir holds the Debian roots the tests run newer servers from, one
+// directory per suite (scripts/debian13-roots.sh builds them): trixie
+// (Prosody 13.0.1) and trixie-backports (13.0.6).
+const RootsDir = "/var/cache/mmsprofile-test"
+
+// Generation is one Prosody build: Root for Options.Root, "" for the
+// system's (Debian 12's 0.12).
+type Generation struct {
+	Name string
+	Root string
+}
+
+// Generations are the Prosody builds the integration tests run on.
+func Generations() []Generation {
+	return []Generation{
+		{Name: "bookworm"},
+		{Name: "trixie", Root: RootsDir + "/trixie"},
+		{Name: "trixie-backports", Root: RootsDir + "/trixie-backports"},
+	}
 }

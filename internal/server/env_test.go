@@ -61,6 +61,9 @@ type envOptions struct {
 	ejabberdRoot string
 	// vcardModule is Prosody's vCard module: "vcard" or "vcard_legacy".
 	vcardModule string
+	// prosodyRoot is the Debian root whose Prosody to run
+	// (prosody.Generations); "" is the system's 0.12.
+	prosodyRoot string
 	// ownerOnline keeps alice's session open while the MMS arrives;
 	// otherwise she is offline (bob has seen her leave), and Prosody still
 	// notifies her contacts (ejabberd does not: TestEjabberdOwnerOffline).
@@ -90,7 +93,7 @@ func startWith(t testing.TB, opts envOptions) *env {
 	if opts.ejabberd {
 		xs = startEjabberd(t, opts.ejabberdRoot)
 	} else {
-		xs = startProsody(t, opts.vcardModule)
+		xs = startProsody(t, opts.vcardModule, opts.prosodyRoot)
 	}
 	for _, u := range []string{"alice", "bob"} {
 		if err := xs.Register(ctx, u, "pw-"+u); err != nil {

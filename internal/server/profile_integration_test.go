@@ -11,6 +11,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/internal/mm7sample"
+	"mmsprofile/internal/prosody"
 	"mmsprofile/internal/xmppclient"
 )
 
@@ -73,61 +74,63 @@ func (e *env) lateContact(ctx context.Context, t *testing.T, id string) *xmppcli
 // Prosody storing vCards as they are (mod_vcard) and converting them to PEP
 // (mod_vcard_legacy).
 func TestProfileReachesClients(t *testing.T) {
-	for _, module := range []string{"vcard", "vcard_legacy"} {
-		t.Run(module, func(t *testing.T) {
-			e := startWith(t, envOptions{vcardModule: module, beforeStart: ownVCardAndCarol(t)})
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
+	for _, g := range prosody.Generations() {
+		for _, module := range []string{"vcard", "vcard_legacy"} {
+			t.Run(g.Name+"/"+module, func(t *testing.T) {
+				e := startWith(t, envOptions{vcardModule: module, prosodyRoot: g.Root, beforeStart: ownVCardAndCarol(t)})
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
 
-			e.accept("profile", profileMMS())
-			// Online contact: the PEP events, live.
-			ev := e.nextAvatar()
-			// vCard4 (XEP-0292): with mod_vcard we publish it from the merged
-			// vcard-temp; mod_vcard_legacy makes its own from the vcard-temp
-			// set (DESC → note), and we publish none. Either way a vCard4
-			// client sees the status as the note, and the client's fields.
-			// (With mod_vcard_legacy bob also saw the item made from alice's
-			// own vCard before the MMS: wait for the one with the status.)
-			live := waitVCard4(ctx, t, e.bob, e.alice, "At the beach")
-			checkVCard4(t, "live event", module, live)
+				e.accept("profile", profileMMS())
+				// Online contact: the PEP events, live.
+				ev := e.nextAvatar()
+				// vCard4 (XEP-0292): with mod_vcard we publish it from the merged
+				// vcard-temp; mod_vcard_legacy makes its own from the vcard-temp
+				// set (DESC → note), and we publish none. Either way a vCard4
+				// client sees the status as the note, and the client's fields.
+				// (With mod_vcard_legacy bob also saw the item made from alice's
+				// own vCard before the MMS: wait for the one with the status.)
+				live := waitVCard4(ctx, t, e.bob, e.alice, "At the beach")
+				checkVCard4(t, "live event", module, live)
 
-			// vCard as any client fetches it: our fields in, theirs intact.
-			vctx, vcancel := context.WithTimeout(ctx, 20*time.Second)
-			defer vcancel()
-			doc, _ := e.waitVCard(vctx, func(doc vcardDoc, sum string) bool {
-				return doc.Desc+doc.Note != "" && doc.Nickname != "" && sum == ev.ItemID
+				// vCard as any client fetches it: our fields in, theirs intact.
+				vctx, vcancel := context.WithTimeout(ctx, 20*time.Second)
+				defer vcancel()
+				doc, _ := e.waitVCard(vctx, func(doc vcardDoc, sum string) bool {
+					return doc.Desc+doc.Note != "" && doc.Nickname != "" && sum == ev.ItemID
+				})
+				// mod_vcard_legacy stores vCard4 and shows the status as NOTE.
+				shown := doc.Desc
+				if module == "vcard_legacy" {
+					shown = doc.Note
+				}
+				if shown != "At the beach" || doc.Nickname != "Ally" || doc.Title != "Engineer" || doc.Org != "Example Corp" {
+					t.Errorf("our fields: %+v", doc)
+				}
+				if doc.FN != "Alice Example" || doc.Street != "1 Main St" || len(doc.Tels) == 0 || doc.Tels[0].Number != "+1 202 555 0100" {
+					t.Errorf("the client's fields were not kept: %+v", doc)
+				}
+				// Only a server that stores vcard-temp as it is can keep fields
+				// vCard4 has no place for; there we must not lose them.
+				if module == "vcard" && doc.Custom != "kept as it was" {
+					t.Errorf("an extension field was lost: %+v", doc)
+				}
+
+				// A contact who logs in later gets the current avatar.
+				carol := e.lateContact(ctx, t, ev.ItemID)
+				data, err := carol.FetchAvatarData(ctx, e.alice, ev.ItemID)
+				if err != nil || len(data) == 0 || !bytes.HasPrefix(data, []byte("\x89PNG")) {
+					t.Fatalf("late contact fetches data: %d bytes, %v", len(data), err)
+				}
+				// ... and the vCard4: as the last item at login, and on request.
+				checkVCard4(t, "last item at login", module, waitVCard4(ctx, t, carol, e.alice, "At the beach"))
+				fetched, err := carol.FetchVCard4(ctx, e.alice)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkVCard4(t, "fetched", module, fetched)
 			})
-			// mod_vcard_legacy stores vCard4 and shows the status as NOTE.
-			shown := doc.Desc
-			if module == "vcard_legacy" {
-				shown = doc.Note
-			}
-			if shown != "At the beach" || doc.Nickname != "Ally" || doc.Title != "Engineer" || doc.Org != "Example Corp" {
-				t.Errorf("our fields: %+v", doc)
-			}
-			if doc.FN != "Alice Example" || doc.Street != "1 Main St" || len(doc.Tels) == 0 || doc.Tels[0].Number != "+1 202 555 0100" {
-				t.Errorf("the client's fields were not kept: %+v", doc)
-			}
-			// Only a server that stores vcard-temp as it is can keep fields
-			// vCard4 has no place for; there we must not lose them.
-			if module == "vcard" && doc.Custom != "kept as it was" {
-				t.Errorf("an extension field was lost: %+v", doc)
-			}
-
-			// A contact who logs in later gets the current avatar.
-			carol := e.lateContact(ctx, t, ev.ItemID)
-			data, err := carol.FetchAvatarData(ctx, e.alice, ev.ItemID)
-			if err != nil || len(data) == 0 || !bytes.HasPrefix(data, []byte("\x89PNG")) {
-				t.Fatalf("late contact fetches data: %d bytes, %v", len(data), err)
-			}
-			// ... and the vCard4: as the last item at login, and on request.
-			checkVCard4(t, "last item at login", module, waitVCard4(ctx, t, carol, e.alice, "At the beach"))
-			fetched, err := carol.FetchVCard4(ctx, e.alice)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkVCard4(t, "fetched", module, fetched)
-		})
+		}
 	}
 }
 

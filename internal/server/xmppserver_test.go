@@ -61,11 +61,12 @@ func (s *xmppServer) dial(ctx context.Context, t testing.TB, user string, log *s
 }
 
 // startProsody starts Prosody with the given vCard module ("vcard" or
-// "vcard_legacy"; "" is Prosody's default). The service publishes to PEP
+// "vcard_legacy"; "" is Prosody's default), from the Debian root given
+// ("" for the system's). The service publishes to PEP
 // itself, through XEP-0356 privileges.
-func startProsody(t testing.TB, vcardModule string) *xmppServer {
+func startProsody(t testing.TB, vcardModule, root string) *xmppServer {
 	t.Helper()
-	xs := prosody.StartT(t, prosody.Options{VCardModule: vcardModule})
+	xs := prosody.StartT(t, prosody.Options{VCardModule: vcardModule, Root: root})
 	return &xmppServer{
 		Domain: xs.Domain, Component: xs.Component, Secret: xs.Secret,
 		C2SAddr: xs.C2SAddr, ComponentAddr: xs.ComponentAddr,
