@@ -40,23 +40,15 @@ func serveHardened(t *testing.T, lim httpLimits) (addr string, peak func() int) 
 	h := mm7.NewHandler(mm7.Config{Username: "u", Password: "p"},
 		mmsbridge.ReceiverFunc(func(context.Context, *mmsbridge.Message) error { return nil }), slog.New(slog.DiscardHandler))
 	srv, ln := hardenHTTP(h, ln, lim, log.New(io.Discard, "", 0))
-	var mu sync.Mutex
-	open, most := 0, 0
-	srv.ConnState = func(_ net.Conn, s http.ConnState) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch s {
-		case http.StateNew:
-			open++
-			most = max(most, open)
-		case http.StateClosed, http.StateHijacked:
-			open--
-		}
-	}
+	// Counted at the listener, not in ConnState: net/http runs the
+	// StateClosed hook after the socket's Close has already freed the
+	// limiter's slot, so a hook count can briefly see one too many.
+	counted := &countingListener{Listener: ln}
+	ln = counted
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); <-done })
-	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return most }
+	return ln.Addr().String(), counted.peak
 }
 
 // trickle writes head then one byte of drip every step until the server
@@ -243,4 +235,46 @@ func reportHostile(t *testing.T, class string, elapsed time.Duration, answer any
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\r\n")
 	return l
+}
+
+// countingListener counts the connections open at once; a connection
+// leaves the count before its Close reaches the listener underneath, so
+// the limiter can only admit the next one after it is counted out.
+type countingListener struct {
+	net.Listener
+	mu         sync.Mutex
+	open, most int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.open++
+	l.most = max(l.most, l.open)
+	l.mu.Unlock()
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+func (l *countingListener) peak() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.most
+}
+
+type countedConn struct {
+	net.Conn
+	l    *countingListener
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		c.l.open--
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
