@@ -142,6 +142,17 @@ allowed_relays = ["192.0.2.0/24"]
 	if ev := e.nextAvatar(); len(ev.Infos) != 1 {
 		t.Fatalf("avatar %+v", ev)
 	}
+	// A part the build cannot read does not lose the rest: the pipe exits
+	// 0, the text is published; a mail of nothing usable is a data error.
+	if code, out := run(phoneMail("p3", "Piped partly", "image/tiff", "scan.tif", readServerTestdata(t, "scan.tiff")), "192.0.2.10"); code != 0 {
+		t.Fatalf("TIFF and text: exit %d, want 0:\n%s", code, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitVCard4(ctx, t, e.bob, e.alice, "Piped partly")
+	if code, out := run(phoneMail("p4", "", "image/tiff", "scan.tif", readServerTestdata(t, "scan.tiff")), "192.0.2.10"); code != 65 {
+		t.Fatalf("TIFF alone: exit %d, want 65:\n%s", code, out)
+	}
 	// From a relay nobody vouches for: the sender is not proven.
 	if code, out := run(carrierMail("p2", mm7sample.Photo(32, 32, 32), "x"), "203.0.113.9"); code != 67 {
 		t.Fatalf("unauthenticated mail: exit %d, want 67:\n%s", code, out)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mmsprofile/config"
+	"mmsprofile/internal/hostiletest"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/mm7"
 )
@@ -92,7 +93,7 @@ func TestHTTPSlowHeaderIsCut(t *testing.T) {
 	if !cut {
 		t.Fatal("a head trickled for 5s was not cut off")
 	}
-	reportHostile(t, "http-slow-header", time.Since(start), "closed")
+	hostiletest.Report(t, "http-slow-header", time.Since(start), "closed")
 }
 
 // A client sending its body a byte at a time is cut off at the read
@@ -105,7 +106,7 @@ func TestHTTPSlowBodyIsCut(t *testing.T) {
 	if !cut {
 		t.Fatal("a body trickled for 5s was not cut off")
 	}
-	reportHostile(t, "http-slow-body", time.Since(start), firstLine(answer))
+	hostiletest.Report(t, "http-slow-body", time.Since(start), firstLine(answer))
 	if answer != "" && !strings.HasPrefix(answer, "HTTP/1.1 400") {
 		t.Errorf("answer %q, want 400 or a closed connection", firstLine(answer))
 	}
@@ -134,7 +135,7 @@ func TestHTTPHugeHeaderRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("HTTP %d, want 431", resp.StatusCode)
 	}
-	reportHostile(t, "http-header-1MB", time.Since(start), resp.StatusCode)
+	hostiletest.Report(t, "http-header-1MB", time.Since(start), resp.StatusCode)
 }
 
 // Many clients that make one request and then keep their connection idle
@@ -183,7 +184,7 @@ func TestHTTPIdleKeepAlivesCapped(t *testing.T) {
 	if p := peak(); p > lim.MaxConns {
 		t.Fatalf("%d connections open at once, cap %d", p, lim.MaxConns)
 	}
-	reportHostile(t, "http-idle-keepalive-20", time.Since(start), fmt.Sprintf("peak %d conns", peak()))
+	hostiletest.Report(t, "http-idle-keepalive-20", time.Since(start), fmt.Sprintf("peak %d conns", peak()))
 }
 
 // A thousand clients connecting at once and sending nothing hold no more
@@ -211,25 +212,7 @@ func TestHTTPThousandConnections(t *testing.T) {
 		t.Fatalf("%d connections open at once, cap %d", p, lim.MaxConns)
 	}
 	fds, _ := os.ReadDir("/proc/self/fd")
-	reportHostile(t, "http-1000-conns", time.Since(start), fmt.Sprintf("peak %d conns, %d goroutines, %d fds (both ends)", peak(), runtime.NumGoroutine(), len(fds)))
-}
-
-// reportHostile logs, under HOSTILE_MEASURE=1, one line scripts/hostile.sh
-// reads (see mm7's). Nothing is asserted on it.
-func reportHostile(t *testing.T, class string, elapsed time.Duration, answer any) {
-	t.Helper()
-	if os.Getenv("HOSTILE_MEASURE") == "" {
-		return
-	}
-	hwm := "?"
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "VmHWM:") {
-				hwm = strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-			}
-		}
-	}
-	t.Logf("HOSTILE class=%s time=%s answer=%v peak_rss=%q", class, elapsed.Round(time.Microsecond), answer, hwm)
+	hostiletest.Report(t, "http-1000-conns", time.Since(start), fmt.Sprintf("peak %d conns, %d goroutines, %d fds (both ends)", peak(), runtime.NumGoroutine(), len(fds)))
 }
 
 func firstLine(s string) string {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mmsprofile/internal/hostiletest"
 	"mmsprofile/mmsbridge"
 )
 
@@ -107,7 +108,7 @@ func TestHostileSMTPRecipients(t *testing.T) {
 	if ok != cfg.MaxRecipients || refused != 10000-cfg.MaxRecipients {
 		t.Fatalf("%d recipients taken, %d refused; want %d taken", ok, refused, cfg.MaxRecipients)
 	}
-	reportHostile(t, "smtp-rcpt-10000", time.Since(start), 452)
+	hostiletest.Report(t, "smtp-rcpt-10000", time.Since(start), 452)
 	stillServes(t, addr)
 }
 
@@ -121,7 +122,7 @@ func TestHostileSMTPLongLine(t *testing.T) {
 	if code != "500" {
 		t.Fatalf("answer %q, want 500", l)
 	}
-	reportHostile(t, "smtp-line-1MB", time.Since(start), code)
+	hostiletest.Report(t, "smtp-line-1MB", time.Since(start), code)
 	stillServes(t, addr)
 }
 
@@ -158,7 +159,7 @@ func TestHostileSMTPPipeliningFlood(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("a client flooding commands without reading the answers was still connected after 15s")
 	}
-	reportHostile(t, "smtp-pipelining-flood", time.Since(start), "closed")
+	hostiletest.Report(t, "smtp-pipelining-flood", time.Since(start), "closed")
 }
 
 // A client that starts DATA and never sends "." gets a 4xx once the read
@@ -178,7 +179,7 @@ func TestHostileSMTPNeverDot(t *testing.T) {
 	if !strings.HasPrefix(code, "4") {
 		t.Fatalf("answer %q, want a 4xx when the client stalls", l)
 	}
-	reportHostile(t, "smtp-never-dot", time.Since(start), code)
+	hostiletest.Report(t, "smtp-never-dot", time.Since(start), code)
 	stillServes(t, addr)
 }
 
@@ -192,6 +193,6 @@ func TestHostileSMTPSizeOverLimit(t *testing.T) {
 	if code != "552" {
 		t.Fatalf("answer %q, want 552", l)
 	}
-	reportHostile(t, "smtp-size-over-limit", time.Since(start), code)
+	hostiletest.Report(t, "smtp-size-over-limit", time.Since(start), code)
 	stillServes(t, addr)
 }

@@ -3,11 +3,11 @@ package email
 import (
 	"encoding/base64"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"mmsprofile/internal/hostiletest"
 	"mmsprofile/internal/mm7sample"
 )
 
@@ -62,7 +62,7 @@ func TestHostileMIME(t *testing.T) {
 			if o.smtp == nil || o.smtp.Code != tc.code || o.exit != ExitDataErr {
 				t.Fatalf("outcome %+v for %v, want %d", o.smtp, err, tc.code)
 			}
-			reportHostile(t, "mime-"+name, elapsed, o.smtp.Code)
+			hostiletest.Report(t, "mime-"+name, elapsed, o.smtp.Code)
 		})
 	}
 }
@@ -96,22 +96,4 @@ func TestHostileBase64Junk(t *testing.T) {
 	if m.Text() != "At the beach" || len(m.Images()) != 1 || string(m.Images()[0].Data) != string(photo) {
 		t.Fatalf("text %q, %d images", m.Text(), len(m.Images()))
 	}
-}
-
-// reportHostile logs, under HOSTILE_MEASURE=1, one line scripts/hostile.sh
-// reads (see mm7's). Nothing is asserted on it.
-func reportHostile(t *testing.T, class string, elapsed time.Duration, answer any) {
-	t.Helper()
-	if os.Getenv("HOSTILE_MEASURE") == "" {
-		return
-	}
-	hwm := "?"
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "VmHWM:") {
-				hwm = strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-			}
-		}
-	}
-	t.Logf("HOSTILE class=%s time=%s answer=%v peak_rss=%q", class, elapsed.Round(time.Microsecond), answer, hwm)
 }

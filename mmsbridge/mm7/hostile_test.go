@@ -3,11 +3,12 @@ package mm7
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"mmsprofile/internal/hostiletest"
 )
 
 // hostileXML are SOAP envelopes built to cost the reader more than their
@@ -73,26 +74,7 @@ func TestHostileXML(t *testing.T) {
 			if rec.Code != 500 || !a.fault || a.statusCode != "4004" || len(rcv.msgs) != 0 {
 				t.Fatalf("HTTP %d %+v, %d messages", rec.Code, a, len(rcv.msgs))
 			}
-			reportHostile(t, "mm7-xml-"+name, elapsed, a.statusCode)
+			hostiletest.Report(t, "mm7-xml-"+name, elapsed, a.statusCode)
 		})
 	}
-}
-
-// reportHostile logs, under HOSTILE_MEASURE=1, one line scripts/hostile.sh
-// reads: the class, the time to refusal, the answer and the process's peak
-// resident memory so far (VmHWM). Nothing is asserted on it.
-func reportHostile(t *testing.T, class string, elapsed time.Duration, answer string) {
-	t.Helper()
-	if os.Getenv("HOSTILE_MEASURE") == "" {
-		return
-	}
-	hwm := "?"
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "VmHWM:") {
-				hwm = strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-			}
-		}
-	}
-	t.Logf("HOSTILE class=%s time=%s answer=%s peak_rss=%q", class, elapsed.Round(time.Microsecond), answer, hwm)
 }
