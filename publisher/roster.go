@@ -80,8 +80,11 @@ func (p *Publisher) addToRoster(ctx context.Context, owner jid.JID, contacts []o
 	p.rosterless[host] = err.Error()
 	p.rosterlessMu.Unlock()
 	if !again {
-		p.log.Warn("roster set failed although granted: contacts are suggested instead on this host",
-			"host", host, "roster", perms.Roster, "err", err)
+		args := []any{"host", host, "roster", perms.Roster, "err", err}
+		if hint := RosterHint(perms); hint != "" {
+			args = append(args, "hint", hint)
+		}
+		p.log.Warn("roster set failed although granted: contacts are suggested instead on this host", args...)
 	}
 	return false, nil
 }
@@ -96,4 +99,15 @@ func (p *Publisher) RosterFailures() map[string]string {
 		out[h] = why
 	}
 	return out
+}
+
+// RosterHint names the known server bug behind a failed roster set, from
+// what the host advertised: XEP-0356 v0.2 is ejabberd before 24.10, and
+// before 23.10 its mod_roster crashes on every roster set from a component
+// (processone/ejabberd#3942), answering wait/internal-server-error.
+func RosterHint(perms component.Perms) string {
+	if perms.Version == component.NSPrivilege1 {
+		return "ejabberd before 23.10 fails roster sets from components (processone/ejabberd#3942); upgrade ejabberd to add contacts directly"
+	}
+	return ""
 }
