@@ -512,9 +512,9 @@ func (c *Client) handleDiscoInfo(iq stanza.IQ, t xmlstream.TokenReadEncoder, sta
 
 // message is the part of a <message/> this client reads.
 type message struct {
-	From  jid.JID `xml:"from,attr"`
-	Type  string  `xml:"type,attr"`
-	Body  string  `xml:"body"`
+	From jid.JID `xml:"from,attr"`
+	Type string  `xml:"type,attr"`
+	Body string  `xml:"body"`
 	// Suggest is an XEP-0144 roster item exchange.
 	Suggest []struct {
 		JID string `xml:"jid,attr"`
