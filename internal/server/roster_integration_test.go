@@ -185,3 +185,49 @@ func setRosterPref(ctx context.Context, t *testing.T, c *xmppclient.Client, comp
 		t.Fatalf("save preferences: %s %s %v", typ, out, err)
 	}
 }
+
+// Where the server grants roster "get" only (the harness's default), an
+// account with the roster preference on gets dave suggested, its roster
+// stays as it was, and no roster set is sent.
+func TestRosterNotGrantedSuggests(t *testing.T) {
+	for _, srv := range []struct {
+		name string
+		opts envOptions
+	}{
+		{"prosody", envOptions{}},
+		{"ejabberd-26.07", envOptions{ejabberd: true, ejabberdRoot: ejabberd.RootsDir + "/trixie-backports"}},
+	} {
+		t.Run(srv.name, func(t *testing.T) {
+			var alice *xmppclient.Client
+			opts := srv.opts
+			opts.ownerOnline = true
+			opts.beforeStart = func(ctx context.Context, xs *xmppServer, c *xmppclient.Client) {
+				alice = c
+				if err := xs.Register(ctx, "dave", "pw-dave"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := startWith(t, opts)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			dave := "dave@" + e.xmpp.Domain
+			e.discoverable(ctx, dave, daveNumber)
+			if p, _ := e.srv.Component().Permissions(e.xmpp.Domain); p.AllowsRosterSet() {
+				t.Fatalf("the server grants roster set (%s); this test needs it not to", p)
+			}
+			setRosterPref(ctx, t, alice, e.xmpp.Component)
+			e.accept("card", mm7sample.Deliver{TransactionID: "tn1", MessageID: "mn1", Sender: aliceNumber, VCard: daveCard})
+			m := contactsChat(ctx, t, alice, e.xmpp.Component)
+			if !slices.Contains(m.Suggested, dave) {
+				t.Errorf("message %q suggests %q, want %s", m.Body, m.Suggested, dave)
+			}
+			if r := rosterOf(ctx, t, e.xmpp, "alice"); hasItem(r, dave) {
+				t.Errorf("dave added to alice's roster without the permission: %v", r)
+			}
+			// Not even tried: a refused roster set would be recorded.
+			if f := e.srv.Publisher().RosterFailures(); len(f) > 0 {
+				t.Errorf("a roster set was sent without the permission: %v", f)
+			}
+		})
+	}
+}
