@@ -121,7 +121,7 @@ func textContacts(found []outbox.Contact, missing []string) string {
 
 // textContactsAdded is textContacts once found are in the roster.
 func textContactsAdded(found []outbox.Contact, missing []string) string {
-	return contactsText("Added to your contacts from the contacts you sent: %s.", found, missing)
+	return contactsText("In your contacts now, from the contacts you sent: %s.", found, missing)
 }
 
 // contactsText names found in the sentence foundFormat (one %s), then the

@@ -193,7 +193,7 @@ func TestContactsForTheRoster(t *testing.T) {
 		if !strings.Contains(m.Body, "may offer to add") {
 			t.Errorf("roster %t: suggestion text %q", roster, m.Body)
 		}
-		if roster && !strings.Contains(m.AddedBody, "Added to your contacts") {
+		if roster && !strings.Contains(m.AddedBody, "In your contacts now") {
 			t.Errorf("text once added %q", m.AddedBody)
 		}
 	}

@@ -29,7 +29,8 @@ const daveCard = "BEGIN:VCARD\nVERSION:3.0\nFN:Dave Example\nTEL;TYPE=CELL:+1 20
 // gets dave suggested (XEP-0144) and her roster stays as it was; once she
 // turns it on in the preferences form, the next contact card puts dave in
 // her roster, as a client of hers that fetches it sees, and the message
-// says so with no suggestion.
+// says so with no suggestion; the same card again leaves the name alice
+// has since given him.
 //
 // Debian 12's ejabberd 23.01 advertises the permission but fails every
 // roster set from a component (mod_roster looks its options up under the
@@ -95,7 +96,7 @@ func TestRosterAddOnEveryServer(t *testing.T) {
 				t.Logf("roster set failed as expected (%s); dave suggested instead", why)
 				return
 			}
-			if len(m.Suggested) > 0 || !strings.Contains(m.Body, "Added to your contacts") {
+			if len(m.Suggested) > 0 || !strings.Contains(m.Body, "In your contacts now") {
 				t.Errorf("preference on: message %q suggests %q; want it added (roster permission %s; publisher says %v)",
 					m.Body, m.Suggested, perms.Roster, e.srv.Publisher().RosterFailures())
 			}
@@ -107,6 +108,20 @@ func TestRosterAddOnEveryServer(t *testing.T) {
 				t.Errorf("roster name %q, want Dave Example", item.Name)
 			}
 			t.Logf("alice's roster: %v", r)
+
+			// A contact already there keeps the name alice gave it.
+			rename := `<query xmlns='jabber:iq:roster'><item jid='` + dave + `' name='Davey'/></query>`
+			if typ, out, err := alice.IQ(ctx, jid.JID{}, "set", []byte(rename)); err != nil || typ != "result" {
+				t.Fatalf("alice renames dave: %s %s %v", typ, out, err)
+			}
+			e.accept("card again", mm7sample.Deliver{TransactionID: "tr3", MessageID: "mr3", Sender: aliceNumber, VCard: daveCard})
+			m = contactsChat(ctx, t, alice, e.xmpp.Component)
+			if len(m.Suggested) > 0 || !strings.Contains(m.Body, "In your contacts now") {
+				t.Errorf("card again: message %q suggests %q", m.Body, m.Suggested)
+			}
+			if got := rosterOf(ctx, t, e.xmpp, "alice")[dave].Name; got != "Davey" {
+				t.Errorf("after the same card again, dave is named %q in alice's roster, want Davey (her own name for him)", got)
+			}
 		})
 	}
 }
