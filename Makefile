@@ -39,10 +39,12 @@ test: deps
 	@# Both image backends pass the same suite.
 	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags "vips nodynamic" ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
 
-# A throwaway Prosody, mmsprofile on embedded SQLite, one MM7 MMS with a
-# photo, and what a contact's client received.
+# A throwaway Prosody (SERVER=ejabberd: Debian 12's ejabberd), mmsprofile
+# on embedded SQLite, one MM7 MMS with a photo, and what a contact's
+# client received.
+SERVER ?= prosody
 demo: deps build
-	$(GO) run ./internal/demo -bin bin/mmsprofile
+	$(GO) run ./internal/demo -bin bin/mmsprofile -server $(SERVER)
 
 bench: deps
 	scripts/bench.sh

@@ -386,7 +386,7 @@ func (r *Responder) submit(ctx context.Context, node, account string, f *submitt
 			name string
 			dst  *bool
 		}{{"avatar", &p.Avatar}, {"status", &p.Status}, {"nick", &p.Nick}, {"vcard", &p.VCard},
-			{"contacts", &p.Contacts}, {"notify", &p.Notify}, {"discoverable", &p.Discoverable}} {
+			{"contacts", &p.Contacts}, {"roster", &p.Roster}, {"notify", &p.Notify}, {"discoverable", &p.Discoverable}} {
 			v, err := f.boolean(b.name, *b.dst)
 			if err != nil {
 				return reply{status: "executing", actions: []string{"complete"}, form: prefsForm(cur),
@@ -432,6 +432,7 @@ func prefsForm(p storage.Prefs) *form {
 			b("nick", "NICK … sets my nickname", "", p.Nick),
 			b("vcard", "My own contact card updates my profile details", "Name, organisation, e-mail… from a card whose number is this phone's", p.VCard),
 			b("contacts", "Other contact cards are suggested as contacts", "", p.Contacts),
+			b("roster", "Add them to my contacts directly", "Instead of suggesting them, where the server lets this service edit contact lists; off unless you turn it on", p.Roster),
 			b("notify", "Tell me by chat message on each update", "", p.Notify),
 			b("discoverable", "Others who have my number may find this account", "Off unless you turn it on", p.Discoverable),
 		},
@@ -479,6 +480,7 @@ func myLinkForm(st profile.LinkState) *form {
 	f.Fields = append(f.Fields, field{Var: "prefs", Type: "text-multi", Label: "Preferences", Values: []string{
 		"avatar " + onOff(p.Avatar), "status " + onOff(p.Status), "nickname " + onOff(p.Nick),
 		"profile details " + onOff(p.VCard), "contact suggestions " + onOff(p.Contacts),
+		"added to contacts directly " + onOff(p.Roster),
 		"notifications " + onOff(p.Notify), "discoverable " + onOff(p.Discoverable),
 	}})
 	return f

@@ -132,10 +132,10 @@ func TestPrefsRoundTrip(t *testing.T) {
 	for _, f := range a.Fields {
 		got[f.Var] = strings.Join(f.Values, "")
 	}
-	if got["avatar"] != "1" || got["discoverable"] != "0" {
+	if got["avatar"] != "1" || got["discoverable"] != "0" || got["roster"] != "0" {
 		t.Fatalf("defaults %v", got)
 	}
-	a, err := run(t, r, alice, `<command xmlns='http://jabber.org/protocol/commands' node='prefs' sessionid='`+a.SessionID+`' action='complete'><x xmlns='jabber:x:data' type='submit'><field var='avatar'><value>false</value></field><field var='discoverable'><value>1</value></field></x></command>`)
+	a, err := run(t, r, alice, `<command xmlns='http://jabber.org/protocol/commands' node='prefs' sessionid='`+a.SessionID+`' action='complete'><x xmlns='jabber:x:data' type='submit'><field var='avatar'><value>false</value></field><field var='discoverable'><value>1</value></field><field var='roster'><value>true</value></field></x></command>`)
 	if err != nil || a.Status != "completed" {
 		t.Fatalf("save: %+v %v", a, err)
 	}
@@ -144,7 +144,7 @@ func TestPrefsRoundTrip(t *testing.T) {
 	for _, f := range a.Fields {
 		got[f.Var] = strings.Join(f.Values, "")
 	}
-	if got["avatar"] != "0" || got["discoverable"] != "1" || got["status"] != "1" {
+	if got["avatar"] != "0" || got["discoverable"] != "1" || got["status"] != "1" || got["roster"] != "1" {
 		t.Fatalf("after save %v", got)
 	}
 	// A value that is not a boolean is refused with the form again.

@@ -349,8 +349,11 @@ func (c *Component) handleIQ(t xmlstream.TokenReadEncoder, el *element) error {
 // IQError is a stanza error from the user's server, either on the
 // privileged IQ itself or on the IQ it carried.
 type IQError struct {
-	Owner     string
-	Inner     bool // the wrapped IQ failed, not the privilege
+	Owner string
+	Inner bool // the wrapped IQ failed, not the privilege
+	// Own: an answer to one of the component's own IQs (IQ, RosterSet),
+	// which involve no privilege wrapping.
+	Own       bool
 	Type      string
 	Condition string
 	Text      string
@@ -358,8 +361,11 @@ type IQError struct {
 
 func (e *IQError) Error() string {
 	where := "privileged iq"
-	if e.Inner {
+	switch {
+	case e.Inner:
 		where = "wrapped iq"
+	case e.Own:
+		where = "iq"
 	}
 	s := fmt.Sprintf("component: %s for %s: %s/%s", where, e.Owner, e.Type, e.Condition)
 	if e.Text != "" {

@@ -47,7 +47,9 @@ func (c *Component) ownIQ(ctx context.Context, to jid.JID, typ string, payload [
 		return nil, fmt.Errorf("component: read answer from %s: %w", to, err)
 	}
 	if answer.attr("type") == "error" {
-		return nil, stanzaError(to.String(), false, &answer)
+		e := stanzaError(to.String(), false, &answer)
+		e.Own = true
+		return nil, e
 	}
 	var out []byte
 	for i := range answer.Children {

@@ -34,6 +34,9 @@ func TestParsePrivilegeWellFormed(t *testing.T) {
 	if p.Version != NSPrivilege || p.Roster != "get" || p.Message != "outgoing" {
 		t.Fatalf("perms %+v", p)
 	}
+	if p.AllowsRosterSet() {
+		t.Fatal("roster get taken for roster set")
+	}
 	check := []struct {
 		ns, typ string
 		want    bool
@@ -83,6 +86,9 @@ func TestParsePrivilegeV1HasNoIQ(t *testing.T) {
 	}
 	if p.AllowsIQ("http://jabber.org/protocol/pubsub", "set") {
 		t.Fatal("v1 must not allow IQs")
+	}
+	if !p.AllowsRosterSet() {
+		t.Fatal("roster both must allow roster set")
 	}
 }
 

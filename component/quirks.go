@@ -67,6 +67,13 @@ func (s Server) bouncesSelfAddressed() bool {
 	return ok && (major < 25 || major == 25 && minor < 3)
 }
 
+// AtLeast reports whether the version said is year.month or later, in
+// ejabberd's numbering ("23.10"); false when it cannot be read.
+func (s Server) AtLeast(year, month int) bool {
+	y, m, ok := yearMonth(s.Version)
+	return ok && (y > year || y == year && m >= month)
+}
+
 // yearMonth reads ejabberd's "24.12" (or "24.12.1", "24.12-3+deb13u2").
 func yearMonth(v string) (int, int, bool) {
 	v, _, _ = strings.Cut(v, "-")

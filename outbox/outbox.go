@@ -23,6 +23,12 @@ type Message struct {
 	Body string `json:"body"`
 	// Suggest offers contacts to add (XEP-0144 roster item exchange).
 	Suggest []Contact `json:"suggest,omitempty"`
+	// AddToRoster: the account chose to have Suggest added to its roster
+	// directly (XEP-0356 roster permission). Where its server grants no
+	// roster set, they are suggested with Body all the same.
+	AddToRoster bool `json:"add_to_roster,omitempty"`
+	// AddedBody replaces Body once the contacts were added.
+	AddedBody string `json:"added_body,omitempty"`
 }
 
 // Contact is an account offered as a contact.
@@ -34,6 +40,14 @@ type Contact struct {
 // SuggestEntry builds a chat message to jid offering contacts.
 func SuggestEntry(jid, body string, contacts []Contact) storage.Entry {
 	return storage.Entry{JID: jid, Kind: storage.KindMessage, Payload: mustJSON(Message{Body: body, Suggest: contacts})}
+}
+
+// RosterEntry builds a chat message to jid for contacts to be added to its
+// roster where the server allows it: added says so, suggested is the
+// suggestion sent instead where it does not.
+func RosterEntry(jid, added, suggested string, contacts []Contact) storage.Entry {
+	return storage.Entry{JID: jid, Kind: storage.KindMessage, Payload: mustJSON(Message{
+		Body: suggested, Suggest: contacts, AddToRoster: true, AddedBody: added})}
 }
 
 // Reply is a KindReply payload: a message back to a phone.

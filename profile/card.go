@@ -116,6 +116,17 @@ func (s *Service) suggestContacts(ctx context.Context, owner string, cards []vca
 }
 
 func textContacts(found []outbox.Contact, missing []string) string {
+	return contactsText("Found on XMPP from the contacts you sent: %s. Your app may offer to add them.", found, missing)
+}
+
+// textContactsAdded is textContacts once found are in the roster.
+func textContactsAdded(found []outbox.Contact, missing []string) string {
+	return contactsText("In your contacts now, from the contacts you sent: %s.", found, missing)
+}
+
+// contactsText names found in the sentence foundFormat (one %s), then the
+// names not found.
+func contactsText(foundFormat string, found []outbox.Contact, missing []string) string {
 	var b strings.Builder
 	if len(found) > 0 {
 		names := make([]string, len(found))
@@ -125,7 +136,7 @@ func textContacts(found []outbox.Contact, missing []string) string {
 				names[i] = c.Name + " (" + c.JID + ")"
 			}
 		}
-		fmt.Fprintf(&b, "Found on XMPP from the contacts you sent: %s. Your app may offer to add them.", strings.Join(names, ", "))
+		fmt.Fprintf(&b, foundFormat, strings.Join(names, ", "))
 	}
 	if len(missing) > 0 {
 		if b.Len() > 0 {

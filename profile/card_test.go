@@ -153,3 +153,48 @@ func TestHostileCardsLeaveTheRestApplied(t *testing.T) {
 		t.Fatalf("notification %q", got)
 	}
 }
+
+// With the roster preference, the contacts found are marked for the roster
+// with both texts: the publisher picks one by what the server grants.
+// Without it (the default), they are only suggested.
+func TestContactsForTheRoster(t *testing.T) {
+	for _, roster := range []bool{false, true} {
+		f := newFixture(t)
+		f.link(t)
+		ctx := t.Context()
+		if err := f.store.AddLink(ctx, "bob@example.org", "+12025550101", "test"); err != nil {
+			t.Fatal(err)
+		}
+		bob := storage.DefaultPrefs()
+		bob.Discoverable = true
+		if err := f.store.SetPrefs(ctx, "bob@example.org", bob); err != nil {
+			t.Fatal(err)
+		}
+		aliceP := storage.DefaultPrefs()
+		aliceP.Roster = roster
+		if err := f.store.SetPrefs(ctx, alice, aliceP); err != nil {
+			t.Fatal(err)
+		}
+		book := "BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nTEL:+1 202 555 0101\nEND:VCARD\n"
+		if err := f.svc.Receive(ctx, msg(aliceNumber, vcf(book))); err != nil {
+			t.Fatal(err)
+		}
+		var m outbox.Message
+		for _, it := range f.pending(t) {
+			if it.Kind == storage.KindMessage {
+				if err := outbox.Decode(it, &m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if len(m.Suggest) != 1 || m.Suggest[0].JID != "bob@example.org" || m.AddToRoster != roster {
+			t.Fatalf("roster %t: message %+v", roster, m)
+		}
+		if !strings.Contains(m.Body, "may offer to add") {
+			t.Errorf("roster %t: suggestion text %q", roster, m.Body)
+		}
+		if roster && !strings.Contains(m.AddedBody, "In your contacts now") {
+			t.Errorf("text once added %q", m.AddedBody)
+		}
+	}
+}

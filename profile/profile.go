@@ -271,7 +271,11 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 			}
 			if text := textContacts(found, missing); text != "" {
 				contacts = true
-				u.Entries = append(u.Entries, outbox.SuggestEntry(link.JID, text, found))
+				if prefs.Roster && len(found) > 0 {
+					u.Entries = append(u.Entries, outbox.RosterEntry(link.JID, textContactsAdded(found, missing), text, found))
+				} else {
+					u.Entries = append(u.Entries, outbox.SuggestEntry(link.JID, text, found))
+				}
 			}
 		} else {
 			ignored = append(ignored, "address-book entries")

@@ -26,6 +26,9 @@ type Writer interface {
 	// API backend reads a whole vCard, which no API command returns.
 	IQ(ctx context.Context, to jid.JID, typ string, payload []byte) ([]byte, error)
 	SendMessage(ctx context.Context, to jid.JID, body string, extra ...[]byte) error
+	// RosterSet adds contacts to a user's roster (XEP-0356 roster
+	// permission), ErrNotGranted where the host does not allow it.
+	RosterSet(ctx context.Context, owner jid.JID, items []component.RosterItem) error
 	// Connected and WaitPermissions tell which backend a host needs.
 	Connected() bool
 	WaitPermissions(ctx context.Context, host string) (component.Perms, error)
@@ -131,6 +134,11 @@ type Publisher struct {
 	// there is one, for the rest of the process.
 	bouncing   map[string]bool
 	bouncingMu sync.Mutex
+	// rosterless are the hosts whose roster sets failed although they
+	// granted the permission, with what they answered: their users get
+	// suggestions for the rest of the process.
+	rosterless   map[string]string
+	rosterlessMu sync.Mutex
 	// OnResult, if set before Run, is called after every attempt.
 	OnResult func(Result)
 	now      func() time.Time
@@ -163,7 +171,7 @@ func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slo
 	if cfg.PermissionsWait <= 0 {
 		cfg.PermissionsWait = 5 * time.Second
 	}
-	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}, vcard4: map[string]bool{}}, bouncing: map[string]bool{}, log: log, wake: make(chan struct{}, 1), now: time.Now}
+	return &Publisher{out: out, w: w, repliers: repliers, cfg: cfg, conv: conversion{mode: cfg.VCardConversion, seen: map[string]bool{}, vcard4: map[string]bool{}}, bouncing: map[string]bool{}, rosterless: map[string]string{}, log: log, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // Wake makes Run look at the outbox now. It never blocks.
@@ -347,10 +355,7 @@ func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {
 		if err := outbox.Decode(it, &m); err != nil {
 			return &Permanent{err}
 		}
-		if len(m.Suggest) > 0 {
-			return p.w.SendMessage(ctx, owner, m.Body, pep.RosterExchange(m.Suggest))
-		}
-		return p.w.SendMessage(ctx, owner, m.Body)
+		return p.sendMessage(ctx, owner, m)
 	case storage.KindReply:
 		var r outbox.Reply
 		if err := outbox.Decode(it, &r); err != nil {

@@ -41,6 +41,10 @@ type fakeServer struct {
 	ejabberd bool
 	// bounce: every privileged IQ comes back bounced.
 	bounce bool
+	// roster holds the roster sets, "owner: jid name"; rosterFail is
+	// what each one answers instead.
+	roster     []string
+	rosterFail error
 }
 
 func (f *fakeServer) Connected() bool {
@@ -147,6 +151,26 @@ func (f *fakeServer) SendMessage(_ context.Context, to jid.JID, body string, ext
 	f.messages = append(f.messages, to.String()+": "+body)
 	for _, x := range extra {
 		f.messages = append(f.messages, string(x))
+	}
+	return nil
+}
+
+func (f *fakeServer) RosterSet(_ context.Context, owner jid.JID, items []component.RosterItem) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	perms := f.perms
+	if perms.Version == "" {
+		perms = defaultPerms()
+	}
+	if !perms.AllowsRosterSet() {
+		return component.ErrNotGranted
+	}
+	if f.rosterFail != nil {
+		f.roster = append(f.roster, "failed")
+		return f.rosterFail
+	}
+	for _, it := range items {
+		f.roster = append(f.roster, owner.String()+": "+it.JID+" "+it.Name)
 	}
 	return nil
 }

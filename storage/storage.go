@@ -62,6 +62,11 @@ type Prefs struct {
 	// Discoverable: others' address books may find this account by its
 	// number. Off unless the owner turns it on.
 	Discoverable bool
+	// Roster: the contacts found from an address book are added to the
+	// account's roster directly, where its server grants the component
+	// roster set permission (XEP-0356), instead of being suggested. Off
+	// unless the owner turns it on: nothing else writes to a roster.
+	Roster bool
 }
 
 // DefaultPrefs is what an account gets until its owner changes something.

@@ -1,5 +1,5 @@
 // Command demo shows the whole path once on this machine: a throwaway
-// Prosody, mmsprofile serve on embedded SQLite, one MM7 MMS with a photo
+// Prosody (or ejabberd, -server ejabberd), mmsprofile serve on embedded SQLite, one MM7 MMS with a photo
 // from a linked number, and what a contact's client received.
 package main
 
@@ -26,7 +26,6 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/internal/mm7sample"
-	"mmsprofile/internal/prosody"
 	"mmsprofile/internal/xmppclient"
 )
 
@@ -39,10 +38,11 @@ const (
 
 func main() {
 	bin := flag.String("bin", "bin/mmsprofile", "the mmsprofile binary")
+	server := flag.String("server", "prosody", "the XMPP server to run: prosody or ejabberd")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run(ctx, *bin); err != nil {
+	if err := run(ctx, *bin, *server); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -50,23 +50,20 @@ func main() {
 
 func step(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
 
-func run(ctx context.Context, bin string) error {
+func run(ctx context.Context, bin, server string) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
 	}
-	if err := prosody.Installed(); err != nil {
-		return err
-	}
 	started := time.Now()
-	xs, err := prosody.Start(ctx, prosody.Options{LogLevel: "info"})
+	xs, err := startServer(ctx, server)
 	if err != nil {
 		return err
 	}
-	defer xs.Close()
-	step("Prosody on %s (component port %s), component %s", xs.C2SAddr, xs.ComponentAddr, xs.Component)
+	defer xs.close()
+	step("%s on %s (component port %s), component %s", xs.name, xs.C2SAddr, xs.ComponentAddr, xs.Component)
 	for _, u := range []string{"alice", "bob"} {
-		if err := xs.Register(ctx, u, password); err != nil {
+		if err := xs.register(ctx, u, password); err != nil {
 			return err
 		}
 	}
@@ -82,11 +79,16 @@ func run(ctx context.Context, bin string) error {
 		return err
 	}
 	defer bc.Close()
-	if err := xmppclient.MutualSubscribe(ctx, ac, bc); err != nil {
+	if err := xs.subscribe(ctx, ac, bc); err != nil {
 		return err
 	}
-	ac.Close()
-	step("accounts %s and %s are contacts; bob is online, alice is not", alice, bob)
+	if xs.ownerOnline {
+		defer ac.Close()
+		step("accounts %s and %s are contacts and online (%s sends PEP events through the owner's session)", alice, bob, xs.name)
+	} else {
+		ac.Close()
+		step("accounts %s and %s are contacts; bob is online, alice is not", alice, bob)
+	}
 
 	dir, err := os.MkdirTemp("", "mmsprofile-demo-")
 	if err != nil {
@@ -124,7 +126,7 @@ listen = ""
 
 [http]
 listen = %q
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7Addr, mm7User, mm7Pass, httpAddr)
+%s`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7Addr, mm7User, mm7Pass, httpAddr, xs.config)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -164,10 +166,15 @@ listen = %q
 	}
 
 	var ev xmppclient.AvatarEvent
-	select {
-	case ev = <-bc.AvatarEvents():
-	case <-time.After(20 * time.Second):
-		return fmt.Errorf("bob received no avatar event\nmmsprofile log:\n%s", logBuf.String())
+	timeout := time.After(20 * time.Second)
+	// An event without info is "no avatar", which ejabberd's mod_avatar
+	// may announce for a vCard set before the new picture's: wait on.
+	for len(ev.Infos) == 0 {
+		select {
+		case ev = <-bc.AvatarEvents():
+		case <-timeout:
+			return fmt.Errorf("bob received no avatar event\nmmsprofile log:\n%s", logBuf.String())
+		}
 	}
 	latency := time.Since(posted)
 	data, err := bc.FetchAvatarData(ctx, alice, ev.ItemID)

@@ -223,6 +223,7 @@ func checkPrivileges(ctx context.Context, cfg config.Config, r *report, opts Opt
 		if paths[d] == pathPrivileged {
 			checkAddressing(ctx, comp, d, r, opts)
 		}
+		checkRoster(ctx, cfg, comp, d, p, r, opts)
 	}
 	return paths
 }

@@ -68,6 +68,9 @@ type Options struct {
 	// get_vcard2) for an authenticated account only when it does, whatever
 	// api_permissions say.
 	APIAdmin bool
+	// Roster is the XEP-0356 roster permission mod_privilege grants the
+	// component: "get" (default), "set" or "both".
+	Roster string
 }
 
 // Server is a running ejabberd. Its exported fields are read-only.
@@ -465,6 +468,7 @@ type config struct {
 	LogLevel                  string
 	IQPrivileges              bool // ejabberd ≥ 24.10: mod_privilege has iq
 	APIAdmin                  bool
+	Roster                    string
 	Node, Cookie              string
 	Dir                       string
 	C2SPort, ComponentPort    int
@@ -479,6 +483,14 @@ func newConfig(opts Options) (*config, error) {
 		LogLevel:  opts.LogLevel,
 		Commands:  opts.APICommands,
 		APIAdmin:  opts.APIAdmin,
+		Roster:    opts.Roster,
+	}
+	switch c.Roster {
+	case "":
+		c.Roster = "get"
+	case "get", "set", "both":
+	default:
+		return nil, fmt.Errorf("roster permission %q: want get, set or both", c.Roster)
 	}
 	if c.Commands == nil {
 		c.Commands = PublisherCommands()
@@ -664,7 +676,7 @@ modules:
   # v0.4 with IQ permission from 24.10.
   mod_privilege:
     roster:
-      get: mms_component
+      {{.Roster}}: mms_component
     message:
       outgoing: mms_component
 {{- if .IQPrivileges}}

@@ -47,6 +47,9 @@ type Options struct {
 	// Privileges replaces the Lua table given to the component in
 	// privileged_entities; default DefaultPrivileges.
 	Privileges string
+	// Roster is the roster permission in DefaultPrivileges: "get"
+	// (default), "set" or "both". Privileges, when set, says it instead.
+	Roster string
 	// Log receives prosody's log (and anything it prints). Nil means the
 	// file Server.LogFile in Dir, which Close removes.
 	Log io.Writer
@@ -412,8 +415,16 @@ func newConfig(opts Options) (*config, error) {
 	default:
 		return nil, fmt.Errorf("vcard module %q: want vcard or vcard_legacy", c.VCardModule)
 	}
+	switch opts.Roster {
+	case "", "get", "set", "both":
+	default:
+		return nil, fmt.Errorf("roster permission %q: want get, set or both", opts.Roster)
+	}
 	if c.Privileges == "" {
 		c.Privileges = DefaultPrivileges
+		if opts.Roster != "" {
+			c.Privileges = strings.Replace(c.Privileges, `roster = "get"`, `roster = "`+opts.Roster+`"`, 1)
+		}
 	}
 	switch c.LogLevel {
 	case "":

@@ -73,6 +73,9 @@ type envOptions struct {
 	moodFromStatus bool
 	// unlinked leaves alice's number unlinked.
 	unlinked bool
+	// roster is the XEP-0356 roster permission the server grants the
+	// component: "get" (the harness's default), "set" or "both".
+	roster string
 	// extra is appended to the configuration file.
 	extra string
 	// submitURL is the fake MMSC that takes replies to phones.
@@ -91,9 +94,9 @@ func startWith(t testing.TB, opts envOptions) *env {
 	defer cancel()
 	var xs *xmppServer
 	if opts.ejabberd {
-		xs = startEjabberd(t, opts.ejabberdRoot)
+		xs = startEjabberd(t, opts.ejabberdRoot, opts.roster)
 	} else {
-		xs = startProsody(t, opts.vcardModule, opts.prosodyRoot)
+		xs = startProsody(t, opts.vcardModule, opts.prosodyRoot, opts.roster)
 	}
 	for _, u := range []string{"alice", "bob"} {
 		if err := xs.Register(ctx, u, "pw-"+u); err != nil {

@@ -62,11 +62,12 @@ func (s *xmppServer) dial(ctx context.Context, t testing.TB, user string, log *s
 
 // startProsody starts Prosody with the given vCard module ("vcard" or
 // "vcard_legacy"; "" is Prosody's default), from the Debian root given
-// ("" for the system's). The service publishes to PEP
+// ("" for the system's), granting the component the roster permission
+// given ("" for the harness's "get"). The service publishes to PEP
 // itself, through XEP-0356 privileges.
-func startProsody(t testing.TB, vcardModule, root string) *xmppServer {
+func startProsody(t testing.TB, vcardModule, root, roster string) *xmppServer {
 	t.Helper()
-	xs := prosody.StartT(t, prosody.Options{VCardModule: vcardModule, Root: root})
+	xs := prosody.StartT(t, prosody.Options{VCardModule: vcardModule, Root: root, Roster: roster})
 	return &xmppServer{
 		Domain: xs.Domain, Component: xs.Component, Secret: xs.Secret,
 		C2SAddr: xs.C2SAddr, ComponentAddr: xs.ComponentAddr,
@@ -91,9 +92,11 @@ func mutualSubscribe(ctx context.Context, t testing.TB, _ string, a, b *xmppclie
 // From a Debian 13 root (root set), ejabberd is 24.12 or 26.07, whose
 // XEP-0356 is v0.4 with IQ permission: the service publishes through
 // privileged IQs there, as on Prosody, and needs no HTTP API.
-func startEjabberd(t testing.TB, root string) *xmppServer {
+//
+// roster is the XEP-0356 roster permission granted ("" for "get").
+func startEjabberd(t testing.TB, root, roster string) *xmppServer {
 	t.Helper()
-	xs := ejabberd.StartT(t, ejabberd.Options{Root: root})
+	xs := ejabberd.StartT(t, ejabberd.Options{Root: root, Roster: roster})
 	if root != "" {
 		t.Logf("ejabberd %s from %s", xs.Version, root)
 		return &xmppServer{

@@ -456,6 +456,28 @@ func (c *Client) fetchRoster(ctx context.Context) error {
 	return nil
 }
 
+// RosterItem is one entry of a roster as the server returned it.
+type RosterItem struct {
+	Name         string
+	Subscription string
+}
+
+// FetchRoster asks the server for the roster now, by bare JID; unlike
+// Subscription, it does not rely on pushes seen since login.
+func (c *Client) FetchRoster(ctx context.Context) (map[string]RosterItem, error) {
+	iter := roster.Fetch(ctx, c.s)
+	defer iter.Close()
+	out := map[string]RosterItem{}
+	for iter.Next() {
+		item := iter.Item()
+		out[item.JID.Bare().String()] = RosterItem{Name: item.Name, Subscription: item.Subscription}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("fetch roster: %w", err)
+	}
+	return out, nil
+}
+
 func (c *Client) handleRosterPush(_ string, item roster.Item) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -490,9 +512,13 @@ func (c *Client) handleDiscoInfo(iq stanza.IQ, t xmlstream.TokenReadEncoder, sta
 
 // message is the part of a <message/> this client reads.
 type message struct {
-	From  jid.JID `xml:"from,attr"`
-	Type  string  `xml:"type,attr"`
-	Body  string  `xml:"body"`
+	From jid.JID `xml:"from,attr"`
+	Type string  `xml:"type,attr"`
+	Body string  `xml:"body"`
+	// Suggest is an XEP-0144 roster item exchange.
+	Suggest []struct {
+		JID string `xml:"jid,attr"`
+	} `xml:"http://jabber.org/protocol/rosterx x>item"`
 	Event *struct {
 		Items struct {
 			Node  string `xml:"node,attr"`
@@ -517,7 +543,7 @@ func (c *Client) handleMessage(t xmlstream.TokenReadEncoder, start *xml.StartEle
 	}
 	if msg.Body != "" && msg.Type != "error" {
 		select {
-		case c.chats <- Chat{From: msg.From, Body: msg.Body}:
+		case c.chats <- chat(msg):
 		default:
 			c.log.Warn("chat dropped: nobody reads Chats", "from", msg.From.String())
 		}
@@ -773,6 +799,17 @@ func copyElement(w *bytes.Buffer, d *xml.Decoder, start xml.StartElement) error 
 type Chat struct {
 	From jid.JID
 	Body string
+	// Suggested are the JIDs of an XEP-0144 roster item exchange in the
+	// message, if any.
+	Suggested []string
+}
+
+func chat(m message) Chat {
+	c := Chat{From: m.From, Body: m.Body}
+	for _, it := range m.Suggest {
+		c.Suggested = append(c.Suggested, it.JID)
+	}
+	return c
 }
 
 // Chats delivers the chat messages this client receives (64 are kept when

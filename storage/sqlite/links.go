@@ -200,9 +200,9 @@ func (s *Store) DeletePendingLink(ctx context.Context, jid string) error {
 // Prefs returns jid's preferences, storage.DefaultPrefs if never set.
 func (s *Store) Prefs(ctx context.Context, jid string) (storage.Prefs, error) {
 	var p storage.Prefs
-	err := s.read.QueryRowContext(ctx, `SELECT avatar, status, nick, vcard, contacts, notify, discoverable
+	err := s.read.QueryRowContext(ctx, `SELECT avatar, status, nick, vcard, contacts, notify, discoverable, roster
 		FROM prefs WHERE jid = ?`, jid).
-		Scan(&p.Avatar, &p.Status, &p.Nick, &p.VCard, &p.Contacts, &p.Notify, &p.Discoverable)
+		Scan(&p.Avatar, &p.Status, &p.Nick, &p.VCard, &p.Contacts, &p.Notify, &p.Discoverable, &p.Roster)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.DefaultPrefs(), nil
 	}
@@ -215,11 +215,11 @@ func (s *Store) Prefs(ctx context.Context, jid string) (storage.Prefs, error) {
 // SetPrefs stores jid's preferences.
 func (s *Store) SetPrefs(ctx context.Context, jid string, p storage.Prefs) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO prefs
-		(jid, avatar, status, nick, vcard, contacts, notify, discoverable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		(jid, avatar, status, nick, vcard, contacts, notify, discoverable, roster) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (jid) DO UPDATE SET avatar = excluded.avatar, status = excluded.status,
 			nick = excluded.nick, vcard = excluded.vcard, contacts = excluded.contacts,
-			notify = excluded.notify, discoverable = excluded.discoverable`,
-		jid, p.Avatar, p.Status, p.Nick, p.VCard, p.Contacts, p.Notify, p.Discoverable)
+			notify = excluded.notify, discoverable = excluded.discoverable, roster = excluded.roster`,
+		jid, p.Avatar, p.Status, p.Nick, p.VCard, p.Contacts, p.Notify, p.Discoverable, p.Roster)
 	if err != nil {
 		return fmt.Errorf("sqlite: set prefs of %s: %w", jid, err)
 	}

@@ -168,6 +168,36 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 	}
 }
 
+// Preferences saved before the roster column existed read back with it
+// off: adding to rosters is never turned on by an upgrade.
+func TestPrefsBeforeRosterColumn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	before := realPlus(t, nil)
+	delete(before, "0003_prefs_roster.sql")
+	old, err := open(t.Context(), path, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := old.SchemaVersion(t.Context()); v != 2 {
+		old.Close()
+		t.Fatalf("schema before the roster column: version %d, want 2", v)
+	}
+	_, err = old.write.ExecContext(t.Context(), `INSERT INTO prefs (jid, avatar, status, nick, vcard, contacts, notify, discoverable)
+		VALUES ('alice@example.org', 1, 1, 1, 1, 1, 1, 1)`)
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openT(t, path)
+	p, err := s.Prefs(t.Context(), "alice@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (storage.Prefs{Avatar: true, Status: true, Nick: true, VCard: true, Contacts: true, Notify: true, Discoverable: true}); p != want {
+		t.Fatalf("Prefs after the upgrade = %+v, want %+v", p, want)
+	}
+}
+
 func TestFailedMigrationRollsBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	next := latest(t) + 1

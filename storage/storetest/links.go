@@ -360,10 +360,14 @@ func testPrefs(t *testing.T, s storage.Store) {
 	if err != nil || p != storage.DefaultPrefs() {
 		t.Fatalf("Prefs(never set) = %+v, %v; want defaults", p, err)
 	}
-	set := storage.Prefs{Avatar: true, Discoverable: true}
-	ok(t, "SetPrefs", s.SetPrefs(t.Context(), "alice@example.org", set))
-	if p, err := s.Prefs(t.Context(), "alice@example.org"); err != nil || p != set {
-		t.Fatalf("Prefs = %+v, %v; want %+v", p, err, set)
+	if storage.DefaultPrefs().Roster {
+		t.Fatal("DefaultPrefs adds contacts to rosters; it must be off until the owner asks")
+	}
+	for _, set := range []storage.Prefs{{Avatar: true, Discoverable: true}, {Contacts: true, Roster: true}} {
+		ok(t, "SetPrefs", s.SetPrefs(t.Context(), "alice@example.org", set))
+		if p, err := s.Prefs(t.Context(), "alice@example.org"); err != nil || p != set {
+			t.Fatalf("Prefs = %+v, %v; want %+v", p, err, set)
+		}
 	}
 	// All off is a choice, not "never set".
 	ok(t, "SetPrefs", s.SetPrefs(t.Context(), "alice@example.org", storage.Prefs{}))
