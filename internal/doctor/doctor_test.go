@@ -61,21 +61,27 @@ func wantIn(t *testing.T, out string, subs ...string) {
 	}
 }
 
+// A good setup passes on every Prosody generation: the configuration of
+// docs/prosody.md is the same on 0.12 and 13.
 func TestAllGood(t *testing.T) {
-	srv := prosody.StartT(t, prosody.Options{})
-	cfg, opts := baseConfig(t, srv)
-	ok, out := run(t, cfg, opts)
-	if !ok {
-		t.Fatal("doctor failed on a good setup")
-	}
-	wantIn(t, out,
-		"handshake as mms.localhost accepted",
-		"localhost grants what publishing needs",
-		"sqlite database reachable, schema at version",
-		"mm7.listen 127.0.0.1:0 can be bound",
-		"All checks passed.")
-	if strings.Contains(out, srv.Secret) {
-		t.Error("doctor printed the component secret")
+	for _, g := range prosody.Generations() {
+		t.Run(g.Name, func(t *testing.T) {
+			srv := prosody.StartT(t, prosody.Options{Root: g.Root})
+			cfg, opts := baseConfig(t, srv)
+			ok, out := run(t, cfg, opts)
+			if !ok {
+				t.Fatal("doctor failed on a good setup")
+			}
+			wantIn(t, out,
+				"handshake as mms.localhost accepted",
+				"localhost grants what publishing needs",
+				"sqlite database reachable, schema at version",
+				"mm7.listen 127.0.0.1:0 can be bound",
+				"All checks passed.")
+			if strings.Contains(out, srv.Secret) {
+				t.Error("doctor printed the component secret")
+			}
+		})
 	}
 }
 
@@ -103,8 +109,17 @@ func TestUnknownComponent(t *testing.T) {
 		`Component "nope.localhost"`, `modules_enabled = { "privilege" }`, "module: ejabberd_service")
 }
 
+// Missing privileges are named, with the lines to add, on every Prosody
+// generation.
 func TestMissingPrivileges(t *testing.T) {
+	for _, g := range prosody.Generations() {
+		t.Run(g.Name, func(t *testing.T) { missingPrivileges(t, g.Root) })
+	}
+}
+
+func missingPrivileges(t *testing.T, root string) {
 	srv := prosody.StartT(t, prosody.Options{
+		Root: root,
 		// Only PEP: no vCard, no disco#info, and presence on top.
 		Privileges: `{ presence = "managed_entity"; iq = { ["http://jabber.org/protocol/pubsub"] = "set" } }`,
 	})
