@@ -57,20 +57,11 @@ func TestRosterAddOnEveryServer(t *testing.T) {
 	}
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			var alice *xmppclient.Client
 			opts := srv.opts
-			opts.roster, opts.ownerOnline = "both", true
-			opts.beforeStart = func(ctx context.Context, xs *xmppServer, c *xmppclient.Client) {
-				alice = c
-				if err := xs.Register(ctx, "dave", "pw-dave"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			e := startWith(t, opts)
+			opts.roster = "both"
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			dave := "dave@" + e.xmpp.Domain
-			e.discoverable(ctx, dave, daveNumber)
+			e, alice, dave := startWithDave(ctx, t, opts)
 			perms, _ := e.srv.Component().Permissions(e.xmpp.Domain)
 			t.Logf("%s grants %s", e.xmpp.Domain, perms)
 
@@ -213,20 +204,10 @@ func TestRosterNotGrantedSuggests(t *testing.T) {
 		{"ejabberd-26.07", envOptions{ejabberd: true, ejabberdRoot: ejabberd.RootsDir + "/trixie-backports"}},
 	} {
 		t.Run(srv.name, func(t *testing.T) {
-			var alice *xmppclient.Client
 			opts := srv.opts
-			opts.ownerOnline = true
-			opts.beforeStart = func(ctx context.Context, xs *xmppServer, c *xmppclient.Client) {
-				alice = c
-				if err := xs.Register(ctx, "dave", "pw-dave"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			e := startWith(t, opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			dave := "dave@" + e.xmpp.Domain
-			e.discoverable(ctx, dave, daveNumber)
+			e, alice, dave := startWithDave(ctx, t, opts)
 			if p, _ := e.srv.Component().Permissions(e.xmpp.Domain); p.AllowsRosterSet() {
 				t.Fatalf("the server grants roster set (%s); this test needs it not to", p)
 			}
@@ -245,4 +226,21 @@ func TestRosterNotGrantedSuggests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startWithDave starts the service with alice online and a discoverable
+// account dave, whose card the tests' MMS carry.
+func startWithDave(ctx context.Context, t *testing.T, opts envOptions) (e *env, alice *xmppclient.Client, dave string) {
+	t.Helper()
+	opts.ownerOnline = true
+	opts.beforeStart = func(ctx context.Context, xs *xmppServer, c *xmppclient.Client) {
+		alice = c
+		if err := xs.Register(ctx, "dave", "pw-dave"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e = startWith(t, opts)
+	dave = "dave@" + e.xmpp.Domain
+	e.discoverable(ctx, dave, daveNumber)
+	return e, alice, dave
 }
