@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"time"
 
 	"mellium.im/xmpp/jid"
 )
@@ -37,7 +36,13 @@ type rosterQuery struct {
 // rosterJIDs reads owner's roster as the component (XEP-0356 roster get):
 // the bare JIDs in it.
 func (c *Component) rosterJIDs(ctx context.Context, owner jid.JID) (map[string]bool, error) {
-	raw, err := c.ownIQ(ctx, owner, "get", []byte(`<query xmlns='jabber:iq:roster'/>`))
+	get, err := xml.Marshal(struct {
+		XMLName xml.Name `xml:"jabber:iq:roster query"`
+	}{})
+	if err != nil {
+		return nil, fmt.Errorf("component: roster of %s: %w", owner, err)
+	}
+	raw, err := c.ownIQ(ctx, owner, "get", get)
 	if err != nil {
 		return nil, fmt.Errorf("component: roster of %s: %w", owner, err)
 	}
@@ -64,8 +69,9 @@ func (c *Component) rosterJIDs(ctx context.Context, owner jid.JID) (map[string]b
 // with no privilege wrapping. Each item goes in an IQ of its own: Prosody's
 // mod_privilege answers once per item, so an IQ of several would get
 // several answers. Items already in the roster are left as they are (where
-// roster get is granted too, to see them). The host must have granted roster set in this session
-// (ErrNotGranted otherwise, before anything is sent). Each IQ waits at most
+// roster get is granted too, to see them). The host must have granted
+// roster set in this session (ErrNotGranted otherwise, before anything is
+// sent; ErrPermissionsUnknown before its advertisement arrived). Each IQ waits at most
 // OwnIQTimeout, as the component's own IQs do: a server that drops them
 // must not stall the publisher.
 func (c *Component) RosterSet(ctx context.Context, owner jid.JID, items []RosterItem) error {
@@ -74,15 +80,11 @@ func (c *Component) RosterSet(ctx context.Context, owner jid.JID, items []Roster
 	if !c.Connected() {
 		return ErrNotConnected
 	}
+	// The caller waits for the advertisement (WaitPermissions, under its
+	// own bound); here it is either known or the set is not sent.
 	p, ok := c.Permissions(host)
 	if !ok {
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		var err error
-		p, err = c.WaitPermissions(wctx, host)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("%w: %s", ErrPermissionsUnknown, host)
-		}
+		return fmt.Errorf("%w: %s", ErrPermissionsUnknown, host)
 	}
 	if !p.AllowsRosterSet() {
 		return fmt.Errorf("%w: host %s, roster set (roster permission %s)", ErrNotGranted, host, orNone(p.Roster))

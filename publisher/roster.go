@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"mellium.im/xmpp/jid"
 
@@ -94,11 +95,7 @@ func (p *Publisher) addToRoster(ctx context.Context, owner jid.JID, contacts []o
 func (p *Publisher) RosterFailures() map[string]string {
 	p.rosterlessMu.Lock()
 	defer p.rosterlessMu.Unlock()
-	out := make(map[string]string, len(p.rosterless))
-	for h, why := range p.rosterless {
-		out[h] = why
-	}
-	return out
+	return maps.Clone(p.rosterless)
 }
 
 // RosterHint names the known server bug behind a failed roster set, from
