@@ -92,6 +92,11 @@ func heicLayoutOK(img image.Image) bool {
 }
 
 // decodeWasm runs the WebAssembly decoder, a panic turned into an error.
+// It takes no context: heic.Decode and avif.Decode offer none, so a
+// decode runs to its end even past the MMS's deadline. What bounds it is what reaches
+// here: the header checks against max_pixels and the 3 MP cap on a
+// thumbnail-less HEIF (about 2 s and 84 MB at worst), and the limiter's
+// max_concurrent slots.
 func decodeWasm(f format, data []byte) (img image.Image, err error) {
 	defer func() {
 		if r := recover(); r != nil {
