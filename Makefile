@@ -25,17 +25,13 @@ deps:
 	scripts/install-deps.sh
 
 # Everything: unit tests, the real-server integration tests, race detector.
+# Each fuzz target's seeds and saved corpus run here as plain tests; the
+# random search itself is `make fuzz`, since a new finding must become a
+# fixed bug and a saved input, not a red CI run on an unrelated change.
 test: deps
 	$(GO) vet ./...
 	$(GO) test -tags nodynamic -count=1 -timeout 30m ./...
 	$(GO) test -tags nodynamic -race -count=1 -timeout 30m $(RACE_PKGS)
-	@# A short fuzz of each parser of outside input.
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15s ./mmsbridge/mm7/
-	$(GO) test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime 15s -fuzzminimizetime 3s ./mmsbridge/email/
-	$(GO) test -tags nodynamic -run '^$$' -fuzz '^FuzzMake$$' -fuzztime 15s ./avatar/
-	$(GO) test -tags nodynamic -run '^$$' -fuzz '^FuzzHEIFContainer$$' -fuzztime 15s ./avatar/
-	$(GO) test -tags nodynamic -run '^$$' -fuzz '^FuzzHEIFDecode$$' -fuzztime 15s -fuzzminimizetime 3s ./avatar/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 15s -fuzzminimizetime 3s ./avatar/internal/jpegscale/
 	@# Both image backends pass the same suite.
 	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags "vips nodynamic" ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
 

@@ -360,6 +360,11 @@ func abs64(x int64) int64 {
 // thumbnail comes out upright as the primary would.
 func (info heifInfo) extractThumb(b []byte, t heifThumb) ([]byte, error) {
 	f := info.raw
+	if t.width <= 0 || t.height <= 0 {
+		// A decoder needs the item's own ispe; another item's would not
+		// come along into the new file.
+		return nil, fmt.Errorf("thumbnail %d: no image size property", t.id)
+	}
 	loc, ok := f.locs[t.id]
 	if !ok || loc.method != 0 || loc.dataRef != 0 || len(loc.extents) == 0 {
 		return nil, fmt.Errorf("thumbnail %d: no location in the file", t.id)

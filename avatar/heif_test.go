@@ -202,6 +202,30 @@ func TestExtractThumbIsAHEIF(t *testing.T) {
 	}
 }
 
+// TestExtractThumbWithoutSize checks that a thumbnail with no image size
+// property of its own is not written out: the file would name no size,
+// and a decoder refuses that (found by FuzzHEIFContainer).
+func TestExtractThumbWithoutSize(t *testing.T) {
+	in := readTestdata(t, "photo-thumb.heic")
+	info, err := parseHEIF(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := info.thumbs[0]
+	var kept []int
+	for _, idx := range info.raw.assoc[th.id] {
+		if string(info.raw.props[idx-1][4:8]) != "ispe" {
+			kept = append(kept, idx)
+		}
+	}
+	info.raw.assoc[th.id] = kept
+	th.width, th.height = info.raw.size(th.id)
+	if small, err := info.extractThumb(in, th); err == nil {
+		_, perr := parseHEIF(small)
+		t.Fatalf("a thumbnail without ispe was extracted (reads back: %v)", perr)
+	}
+}
+
 func decodePNG(t *testing.T, b []byte) *image.NRGBA {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(b))
