@@ -1,6 +1,7 @@
 package mmsbridge
 
 import (
+	"errors"
 	"strings"
 	"time"
 )
@@ -58,7 +59,18 @@ type Part struct {
 	ContentID string
 	Filename  string
 	Data      []byte
+	// Missing, when set, says why the transport could not bring this
+	// part's bytes (Data is then empty): an aggregator's media over the
+	// size limit or not fetched. The rules skip it as they skip a picture
+	// they cannot read, apply the rest and tell the phone.
+	Missing error
 }
+
+// Why a part is Missing.
+var (
+	ErrMediaTooLarge    = errors.New("the picture is over the size limit")
+	ErrMediaUnavailable = errors.New("the picture could not be fetched from the provider")
+)
 
 // IsImage reports whether the part declares itself as a picture.
 func (p Part) IsImage() bool { return strings.HasPrefix(p.ContentType, "image/") }

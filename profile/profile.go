@@ -372,7 +372,10 @@ func (s *Service) replyEntry(ctx context.Context, msg *mmsbridge.Message, jid, t
 	r := outbox.Reply{Transport: string(msg.Transport), To: msg.Sender, Text: text, LinkedID: msg.LinkedID, Subject: "mmsprofile"}
 	if msg.Transport == mmsbridge.TransportEmail {
 		r.To, r.InReplyTo, r.Subject = msg.SenderRaw, msg.MessageID, "Re: "+msg.Subject
-	} else if r.LinkedID == "" {
+	} else if r.LinkedID == "" && msg.Transport == mmsbridge.TransportMM7 {
+		// An MM7 reply quotes the MMS it answers. An aggregator's
+		// LinkedID is the number to reply from: left empty, the
+		// replier falls back to the configured service number.
 		r.LinkedID = msg.MessageID
 	}
 	return outbox.ReplyEntry(jid, r), true, nil
@@ -384,6 +387,12 @@ func (s *Service) replyEntry(ctx context.Context, msg *mmsbridge.Message, jid, t
 func (s *Service) firstUsableImage(ctx context.Context, images []mmsbridge.Part) (avatar.Image, *skippedPart, error) {
 	var first *skippedPart
 	for _, p := range images {
+		if p.Missing != nil {
+			if first == nil {
+				first = skipPicture(p, p.Missing)
+			}
+			continue
+		}
 		img, err := s.imager.Make(ctx, p.Data)
 		if err == nil {
 			return img, nil, nil

@@ -509,8 +509,14 @@ func TestPartialMMS(t *testing.T) {
 			wantReply: "Applied: contact suggestions. Picture skipped: it is too large; send a smaller JPEG."},
 		{name: "unknown format named by its type", parts: []mmsbridge.Part{{ContentType: "image/x-tiff-ish", Data: []byte("unknown")}, text("hi")},
 			wantStatus: "hi", wantReply: "Picture skipped: TIFF-ISH is not supported here"},
+		{name: "media too large to fetch", parts: []mmsbridge.Part{{ContentType: "image/jpeg", Missing: mmsbridge.ErrMediaTooLarge}, text("hi")},
+			wantStatus: "hi", wantReply: "Applied: status. Picture skipped: it is too large to fetch; send a smaller JPEG."},
+		{name: "media not fetched", parts: []mmsbridge.Part{{ContentType: "image/*", Missing: mmsbridge.ErrMediaUnavailable}, text("hi")},
+			wantStatus: "hi", wantReply: "Picture skipped: it could not be fetched; send it again."},
 		{name: "a second picture is used", parts: []mmsbridge.Part{img(heicHeader), img("b"), text("hi")}, wantStatus: "hi"},
 		{name: "picture alone is refused", parts: []mmsbridge.Part{img(heicHeader)}, wantRefuse: "cannot be used"},
+		{name: "missing picture alone is refused", parts: []mmsbridge.Part{{ContentType: "image/jpeg", Missing: mmsbridge.ErrMediaUnavailable}},
+			wantRefuse: "could not be fetched"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -573,5 +579,43 @@ func TestPictureAdviceNamesTheDeclaredFormat(t *testing.T) {
 	got = pictureAdvice(mmsbridge.Part{ContentType: "image/<b>", Data: []byte("??")}, fmt.Errorf("avatar: %w", avatar.ErrUnsupported))
 	if got != "its format is not recognised; send a JPEG" {
 		t.Fatalf("advice for a hostile type %q", got)
+	}
+}
+
+// TestReplyQuotesOnlyWhatItShould checks the LinkedID a reply carries: an
+// MM7 reply quotes the MMS it answers; an aggregator's reply goes from the
+// number the phone wrote to, and with none known it is left empty for the
+// configured service number (a message id is no number to send from).
+func TestReplyQuotesOnlyWhatItShould(t *testing.T) {
+	for _, tc := range []struct {
+		transport mmsbridge.Transport
+		linked    string
+		want      string
+	}{
+		{mmsbridge.TransportMM7, "", "mid"},
+		{mmsbridge.TransportMM7, "orig-7", "orig-7"},
+		{mmsbridge.TransportTwilio, "", ""},
+		{mmsbridge.TransportTelnyx, "+12025550100", "+12025550100"},
+		{mmsbridge.TransportBandwidth, "", ""},
+	} {
+		f := newFixture(t)
+		m := msg(aliceNumber, text("HELP"))
+		m.Transport, m.LinkedID = tc.transport, tc.linked
+		if err := f.svc.Receive(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range f.pending(t) {
+			if it.Kind == storage.KindReply {
+				var r outbox.Reply
+				if err := outbox.Decode(it, &r); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, r.LinkedID)
+			}
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s with LinkedID %q: replies quote %q, want %q", tc.transport, tc.linked, got, tc.want)
+		}
 	}
 }

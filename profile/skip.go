@@ -35,6 +35,10 @@ func pictureAdvice(p mmsbridge.Part, err error) string {
 			return "its format is not recognised; send a JPEG"
 		}
 		return fmt.Sprintf("%s is not supported here; send a JPEG", name)
+	case errors.Is(err, mmsbridge.ErrMediaTooLarge):
+		return "it is too large to fetch; send a smaller JPEG"
+	case errors.Is(err, mmsbridge.ErrMediaUnavailable):
+		return "it could not be fetched; send it again"
 	case errors.Is(err, avatar.ErrCorrupt):
 		return "it is damaged; send it again as a JPEG"
 	case errors.Is(err, avatar.ErrTooLarge):

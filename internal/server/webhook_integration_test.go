@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,6 +23,8 @@ type webhookEnv struct {
 	telnyx    *webhooktest.Telnyx
 	bandwidth *webhooktest.Bandwidth
 	base      string
+	// text is what the next post says.
+	text string
 }
 
 const twilioPublicURL = "https://mms.example.org/twilio"
@@ -55,7 +58,7 @@ media_url = %q
 		tx.PublicKeyBase64(), tx.APIKey, tx.API.URL,
 		bw.CallbackUser, bw.CallbackPassword, bw.AccountID, bw.ApplicationID, bw.APIUser, bw.APIPassword, bw.API.URL, bw.API.URL)
 	e := startWith(t, envOptions{extra: extra, unlinked: unlinked})
-	return &webhookEnv{env: e, twilio: tw, telnyx: tx, bandwidth: bw, base: "http://" + e.srv.WebhookAddr().String()}
+	return &webhookEnv{env: e, twilio: tw, telnyx: tx, bandwidth: bw, base: "http://" + e.srv.WebhookAddr().String(), text: "At the beach"}
 }
 
 // provider posts one MMS through one fake aggregator.
@@ -73,17 +76,17 @@ func (w *webhookEnv) providers() []provider {
 			if bad {
 				tok = "wrong-token"
 			}
-			return w.twilio.Post(w.base+"/twilio", twilioPublicURL, id, aliceNumber, serviceNumber, "At the beach", media, tok)
+			return w.twilio.Post(w.base+"/twilio", twilioPublicURL, id, aliceNumber, serviceNumber, w.text, media, tok)
 		}, http.StatusForbidden},
 		{"telnyx", w.telnyx.Provider, func(id string, media []string, bad bool) (int, string, error) {
-			return w.telnyx.Post(w.base+"/telnyx", id, aliceNumber, serviceNumber, "At the beach", media, bad)
+			return w.telnyx.Post(w.base+"/telnyx", id, aliceNumber, serviceNumber, w.text, media, bad)
 		}, http.StatusForbidden},
 		{"bandwidth", w.bandwidth.Provider, func(id string, media []string, bad bool) (int, string, error) {
 			pw := ""
 			if bad {
 				pw = "wrong"
 			}
-			return w.bandwidth.Post(w.base+"/bandwidth", id, aliceNumber, serviceNumber, "At the beach", media, pw)
+			return w.bandwidth.Post(w.base+"/bandwidth", id, aliceNumber, serviceNumber, w.text, media, pw)
 		}, http.StatusUnauthorized},
 	}
 }
@@ -170,5 +173,32 @@ func TestWebhookMediaOnLoopbackRefused(t *testing.T) {
 		if n := p.fake.MediaHits.Load(); n != 0 {
 			t.Fatalf("%s: %d media requests reached loopback", p.name, n)
 		}
+	}
+}
+
+// A picture the provider's media host will not give within the limits,
+// with a text: the provider is told 200, the text becomes the status bob
+// sees, and the phone hears through the provider's REST API, from the
+// number it wrote to, that the picture was skipped and why.
+func TestWebhookPictureSkippedTextApplied(t *testing.T) {
+	w := startWebhooks(t, true, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for _, p := range w.providers() {
+		t.Run(p.name, func(t *testing.T) {
+			w.text = "No photo from " + p.name
+			big := p.fake.AddMedia(p.name+"-big.jpg", bytes.Repeat([]byte{0xff}, 3<<20))
+			code, body, err := p.post(p.name+"-skip", []string{big}, false)
+			mustStatus(t, "oversized with a text", http.StatusOK, code, body, err)
+			waitVCard4(ctx, t, w.bob, w.alice, w.text)
+			select {
+			case r := <-p.fake.Replies():
+				if r.To != aliceNumber || r.From != serviceNumber || !strings.Contains(r.Text, "Applied: status. Picture skipped: it is too large to fetch") {
+					t.Fatalf("reply %+v", r)
+				}
+			case <-ctx.Done():
+				t.Fatal("no reply reached the provider")
+			}
+		})
 	}
 }

@@ -83,7 +83,9 @@ func (b *Bandwidth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		msg := b.message(mmsbridge.TransportBandwidth, m.ID, m.From, to, m.Text)
 		// One at a time: a temporary failure answers 503 and Bandwidth
 		// retries the batch; those already committed are duplicates then.
-		if !b.answer(w, "bandwidth", b.deliver(r.Context(), msg, media, creds)) {
+		// Bandwidth posts again for a day: a media fetch that fails for
+		// now is worth its 503.
+		if !b.answer(w, "bandwidth", b.deliver(r, msg, media, creds, delivery{budget: b.FetchTimeout, retried: true})) {
 			return
 		}
 	}

@@ -90,3 +90,36 @@ func TestBandwidthCallback(t *testing.T) {
 		t.Fatalf("malformed: %d", c)
 	}
 }
+
+// TestTelnyxSlowMedia checks Telnyx's 2 s: media that does not come within
+// the fetch budget gets a 503 (Telnyx posts again, nothing committed), and
+// on Telnyx's last attempt the MMS goes on without the picture.
+func TestTelnyxSlowMedia(t *testing.T) {
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	}))
+	defer media.Close()
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	var got []*mmsbridge.Message
+	h := &Telnyx{PublicKey: pub, MaxAge: 5 * time.Minute, APIURL: "https://api.telnyx.com",
+		Common: common(mmsbridge.ReceiverFunc(func(ctx context.Context, m *mmsbridge.Message) error { got = append(got, m); return nil }))}
+	send := func(attempt int) int {
+		body := fmt.Sprintf(`{"data":{"event_type":"message.received","payload":{"id":"s1","from":{"phone_number":"+12025550143"},"to":[{"phone_number":"+12025550100"}],"text":"hi","media":[{"url":"%s/x.jpg","content_type":"image/jpeg"}]}},"meta":{"attempt":%d}}`, media.URL, attempt)
+		s := strconv.FormatInt(time.Now().Unix(), 10)
+		req := httptest.NewRequest(http.MethodPost, "/telnyx", strings.NewReader(body))
+		req.Header.Set("telnyx-timestamp", s)
+		req.Header.Set("telnyx-signature-ed25519", base64.StdEncoding.EncodeToString(ed25519.Sign(priv, []byte(s+"|"+body))))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if c := send(1); c != http.StatusServiceUnavailable || len(got) != 0 {
+		t.Fatalf("first attempt: answer %d, %d messages; want 503 and none", c, len(got))
+	}
+	if c := send(telnyxAttempts); c != 200 || len(got) != 1 {
+		t.Fatalf("last attempt: answer %d, %d messages; want 200 and one", c, len(got))
+	}
+	if im := got[0].Images(); got[0].Text() != "hi" || len(im) != 1 || im[0].Missing != mmsbridge.ErrMediaUnavailable {
+		t.Fatalf("last attempt delivered %q, images %+v", got[0].Text(), im)
+	}
+}

@@ -40,7 +40,18 @@ type telnyxEvent struct {
 			} `json:"media"`
 		} `json:"payload"`
 	} `json:"data"`
+	Meta struct {
+		// Attempt counts Telnyx's posts of this event, from 1.
+		Attempt int `json:"attempt"`
+	} `json:"meta"`
 }
+
+// Telnyx waits 2 s for the answer and posts an event at most 3 times to a
+// URL (then to the failover URL, if any).
+const (
+	telnyxBudget   = 1200 * time.Millisecond
+	telnyxAttempts = 3
+)
 
 func (t *Telnyx) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -96,7 +107,11 @@ func (t *Telnyx) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u, err := url.Parse(t.APIURL); err == nil {
 		creds = &Credentials{Hosts: []string{u.Host}}
 	}
-	if t.answer(w, "telnyx", t.deliver(r.Context(), msg, media, creds)) {
+	// The fetch leaves room for the commit inside Telnyx's 2 s. Slow
+	// media gets a 503 and Telnyx's next post tries again; on its last
+	// one the MMS goes on without the picture rather than be lost.
+	d := delivery{budget: min(t.FetchTimeout, telnyxBudget), retried: ev.Meta.Attempt < telnyxAttempts}
+	if t.answer(w, "telnyx", t.deliver(r, msg, media, creds, d)) {
 		w.WriteHeader(http.StatusOK)
 	}
 }

@@ -28,9 +28,12 @@ type Twilio struct {
 
 // Common holds what every provider's handler shares.
 type Common struct {
-	MaxBodyBytes       int64
-	MaxMedia           int
-	FetchTimeout       time.Duration
+	MaxBodyBytes int64
+	MaxMedia     int
+	FetchTimeout time.Duration
+	// ReceiveTimeout bounds the commit once the media are in (default
+	// 10 s).
+	ReceiveTimeout     time.Duration
 	DefaultCountryCode string
 	Fetcher            *Fetcher
 	Receiver           mmsbridge.Receiver
@@ -44,6 +47,9 @@ func (c *Common) refused(provider, reason string) {
 		c.Refused(provider, reason)
 	}
 }
+
+// twilioBudget keeps the media fetch inside Twilio's 15 s.
+const twilioBudget = 10 * time.Second
 
 const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
@@ -70,7 +76,10 @@ func (t *Twilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	err = t.deliver(r.Context(), msg, media, t.creds())
+	// Twilio waits 15 s and does not post again after a failure (unless
+	// the URL asks it to): fetch within that, and never answer 503 for a
+	// picture alone.
+	err = t.deliver(r, msg, media, t.creds(), delivery{budget: min(t.FetchTimeout, twilioBudget)})
 	if t.answer(w, "twilio", err) {
 		w.Header().Set("Content-Type", "text/xml")
 		fmt.Fprint(w, emptyTwiML)
@@ -137,28 +146,62 @@ func (c *Common) message(tr mmsbridge.Transport, id, from string, to []string, t
 	return m
 }
 
-// deliver fetches the media within the budget and hands the MMS on.
-func (c *Common) deliver(ctx context.Context, msg *mmsbridge.Message, media []mediaRef, creds *Credentials) error {
+// delivery is how one provider waits for our answer.
+type delivery struct {
+	// budget bounds fetching all the media, so the answer comes inside
+	// the provider's own timeout.
+	budget time.Duration
+	// retried says the provider will post again after a 5xx: a media
+	// fetch that fails for now is then answered 503 and tried again
+	// whole. Otherwise the MMS goes on without that picture (the phone
+	// is told), since a 503 would lose the text too.
+	retried bool
+}
+
+// defaultReceiveTimeout bounds the commit after the media are in.
+const defaultReceiveTimeout = 10 * time.Second
+
+// deliver fetches the media within the budget and hands the MMS on. The
+// work runs under its own deadline, not the request's: a provider that
+// hangs up after its timeout must not cancel a commit under way (it posts
+// again, and the commit makes that a duplicate).
+func (c *Common) deliver(r *http.Request, msg *mmsbridge.Message, media []mediaRef, creds *Credentials, d delivery) error {
+	wait := c.ReceiveTimeout
+	if wait <= 0 {
+		wait = defaultReceiveTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), d.budget+wait)
+	defer cancel()
 	if len(media) > c.MaxMedia {
 		media = media[:c.MaxMedia]
 	}
-	fctx, cancel := context.WithTimeout(ctx, c.FetchTimeout)
-	defer cancel()
+	fctx, cancelFetch := context.WithTimeout(ctx, d.budget)
+	defer cancelFetch()
 	for _, ref := range media {
 		m, err := c.Fetcher.Fetch(fctx, ref.URL, creds)
-		if errors.Is(err, ErrTooLarge) {
-			return mmsbridge.Refuse(mmsbridge.ReasonContent, "a picture is larger than this service takes")
+		if err == nil {
+			msg.Parts = append(msg.Parts, mmsbridge.Part{ContentType: m.ContentType, Data: m.Data})
+			continue
 		}
-		if errors.Is(err, errForbiddenAddr) {
+		missing := mmsbridge.Part{ContentType: ref.ContentType, Missing: mmsbridge.ErrMediaUnavailable}
+		if !strings.HasPrefix(missing.ContentType, "image/") {
+			missing.ContentType = "image/*" // unannounced: taken for the picture it most likely is
+		}
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			missing.Missing = mmsbridge.ErrMediaTooLarge
+			c.refused(string(msg.Transport), "media_too_large")
+		case errors.Is(err, errForbiddenAddr):
 			// Never a passing failure: retrying would not make it safe.
 			c.Log.Warn("media URL points at an inner address; not fetched", "provider", msg.Transport, "message", msg.MessageID)
 			c.refused(string(msg.Transport), "media_address")
-			return mmsbridge.Refuse(mmsbridge.ReasonContent, "the picture could not be fetched")
-		}
-		if err != nil {
+		case d.retried:
 			return fmt.Errorf("webhook: %s %s: %w", msg.Transport, msg.MessageID, err)
+		default:
+			c.Log.Warn("media not fetched; the rest goes on", "provider", msg.Transport, "message", msg.MessageID, "err", err)
+			c.refused(string(msg.Transport), "media_unavailable")
 		}
-		msg.Parts = append(msg.Parts, mmsbridge.Part{ContentType: m.ContentType, Data: m.Data})
+		msg.Parts = append(msg.Parts, missing)
 	}
 	return c.Receiver.Receive(ctx, msg)
 }

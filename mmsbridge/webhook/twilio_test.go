@@ -100,25 +100,46 @@ func TestTwilioWebhook(t *testing.T) {
 		}
 		h.Refused = nil
 	})
+	// missingPicture checks that the last message delivered went on with
+	// its text and the picture marked missing for why.
+	missingPicture := func(t *testing.T, w *httptest.ResponseRecorder, n int, why error) {
+		t.Helper()
+		if w.Code != 200 || len(got) != n {
+			t.Fatalf("answer %d, %d messages, want 200 and %d", w.Code, len(got), n)
+		}
+		m := got[n-1]
+		im := m.Images()
+		if m.Text() != "hello" || len(im) != 1 || im[0].Missing != why || len(im[0].Data) != 0 || im[0].ContentType != "image/jpeg" {
+			t.Fatalf("message %q, images %+v; want the text and the picture missing for %v", m.Text(), im, why)
+		}
+	}
 	t.Run("oversized media", func(t *testing.T) {
 		f.media = bytes.Repeat([]byte{1}, 65<<10)
 		defer func() { f.media = pngMagic }()
-		h.Receiver = mmsbridge.ReceiverFunc(func(ctx context.Context, m *mmsbridge.Message) error { t.Fatal("oversized delivered"); return nil })
-		defer func() { h.Receiver = rcv }()
 		form.Set("MessageSid", "MM2")
-		w := post(t, h, form, TwilioSignature("tok", h.URL, form))
-		if w.Code != 200 {
-			t.Fatalf("answer %d", w.Code)
-		}
+		missingPicture(t, post(t, h, form, TwilioSignature("tok", h.URL, form)), 2, mmsbridge.ErrMediaTooLarge)
 	})
 	t.Run("ssrf", func(t *testing.T) {
 		hs := twilioHandler(f, rcv, false)
 		before := f.mediaHits.Load()
 		form.Set("MessageSid", "MM3")
 		w := post(t, hs, form, TwilioSignature("tok", hs.URL, form))
-		if w.Code != 200 || f.mediaHits.Load() != before || len(got) != 1 {
-			t.Fatalf("loopback media: answer %d, hits %d→%d", w.Code, before, f.mediaHits.Load())
+		if f.mediaHits.Load() != before {
+			t.Fatalf("loopback media fetched: hits %d→%d", before, f.mediaHits.Load())
 		}
+		missingPicture(t, w, 3, mmsbridge.ErrMediaUnavailable)
+	})
+	t.Run("media host failing", func(t *testing.T) {
+		// Twilio does not post again after a 503: the text must not be
+		// lost to a picture that cannot be fetched just now.
+		form.Set("MessageSid", "MM4")
+		form.Set("MediaUrl0", f.storage.URL+"/gone")
+		f.media = nil
+		defer func() { f.media = pngMagic }()
+		stop := f.storage.Config.Handler
+		f.storage.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+		defer func() { f.storage.Config.Handler = stop }()
+		missingPicture(t, post(t, h, form, TwilioSignature("tok", h.URL, form)), 4, mmsbridge.ErrMediaUnavailable)
 	})
 }
 
