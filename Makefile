@@ -36,11 +36,13 @@ test: deps
 	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags "vips nodynamic" ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
 
 # A throwaway Prosody (SERVER=ejabberd: Debian 12's ejabberd), mmsprofile
-# on embedded SQLite, one MM7 MMS with a photo, and what a contact's
-# client received.
+# on embedded SQLite, one MMS with a photo (INTAKE=twilio: through a fake
+# Twilio instead of MM7), and what a contact's client received.
 SERVER ?= prosody
+# How the demo MMS arrives: mm7, or twilio through a fake Twilio.
+INTAKE ?= mm7
 demo: deps build
-	$(GO) run ./internal/demo -bin bin/mmsprofile -server $(SERVER)
+	$(GO) run ./internal/demo -bin bin/mmsprofile -server $(SERVER) -intake $(INTAKE)
 
 bench: deps
 	scripts/bench.sh

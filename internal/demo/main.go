@@ -1,6 +1,8 @@
 // Command demo shows the whole path once on this machine: a throwaway
-// Prosody (or ejabberd, -server ejabberd), mmsprofile serve on embedded SQLite, one MM7 MMS with a photo
-// from a linked number, and what a contact's client received.
+// Prosody (or ejabberd, -server ejabberd), mmsprofile serve on embedded
+// SQLite, one MMS with a photo from a linked number, over MM7 or (-intake
+// twilio) through a fake Twilio that signs its webhook and serves the
+// photo behind its API, and what a contact's client received.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/internal/mm7sample"
+	"mmsprofile/internal/webhooktest"
 	"mmsprofile/internal/xmppclient"
 )
 
@@ -39,10 +42,15 @@ const (
 func main() {
 	bin := flag.String("bin", "bin/mmsprofile", "the mmsprofile binary")
 	server := flag.String("server", "prosody", "the XMPP server to run: prosody or ejabberd")
+	intake := flag.String("intake", "mm7", "how the MMS arrives: mm7 or twilio")
 	flag.Parse()
+	if *intake != "mm7" && *intake != "twilio" {
+		fmt.Fprintf(os.Stderr, "demo: unknown intake %q (mm7 or twilio)\n", *intake)
+		os.Exit(2)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run(ctx, *bin, *server); err != nil {
+	if err := run(ctx, *bin, *server, *intake); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -50,7 +58,7 @@ func main() {
 
 func step(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
 
-func run(ctx context.Context, bin, server string) error {
+func run(ctx context.Context, bin, server, intake string) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -103,6 +111,15 @@ func run(ctx context.Context, bin, server string) error {
 	if err != nil {
 		return err
 	}
+	hookAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	var twilio *webhooktest.Twilio
+	if intake == "twilio" {
+		twilio = webhooktest.NewTwilio()
+		defer twilio.Close()
+	}
 	cfgPath := filepath.Join(dir, "mmsprofile.toml")
 	cfg := fmt.Sprintf(`[xmpp]
 component = %q
@@ -126,7 +143,8 @@ listen = ""
 
 [http]
 listen = %q
-%s`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7Addr, mm7User, mm7Pass, httpAddr, xs.config)
+%s%s`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, filepath.Join(dir, "state.db"), mm7Addr, mm7User, mm7Pass, httpAddr, xs.config,
+		twilioConfig(twilio, hookAddr))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -153,16 +171,13 @@ listen = %q
 
 	photo := mm7sample.Photo(1280, 960, 7)
 	posted := time.Now()
-	code, body, err := mm7sample.Post(ctx, http.DefaultClient, "http://"+mm7Addr+"/mm7", mm7User, mm7Pass, mm7sample.Deliver{
-		TransactionID: "demo-tx-1", MessageID: "demo-msg-1", Sender: number,
-		Subject: "new picture", Text: "Hello from my phone", Image: photo,
-	})
-	if err != nil {
-		return err
+	if twilio != nil {
+		err = postTwilio(twilio, hookAddr, photo)
+	} else {
+		err = postMM7(ctx, mm7Addr, photo)
 	}
-	step("MM7 DeliverReq from %s with a %d-byte 1280x960 JPEG: HTTP %d, StatusCode %s", number, len(photo), code, mm7sample.StatusCode(body))
-	if code != http.StatusOK || mm7sample.StatusCode(body) != "1000" {
-		return fmt.Errorf("unexpected answer:\n%s\nmmsprofile log:\n%s", body, logBuf.String())
+	if err != nil {
+		return fmt.Errorf("%w\nmmsprofile log:\n%s", err, logBuf.String())
 	}
 
 	var ev xmppclient.AvatarEvent
@@ -187,7 +202,7 @@ listen = %q
 		return fmt.Errorf("avatar data is not a PNG: %w", err)
 	}
 	fmt.Println()
-	fmt.Printf("bob's client received a PEP avatar event from %s %v after the MM7 POST:\n", ev.From, latency.Round(time.Millisecond))
+	fmt.Printf("bob's client received a PEP avatar event from %s %v after the %s POST:\n", ev.From, latency.Round(time.Millisecond), intake)
 	for _, in := range ev.Infos {
 		fmt.Printf("  metadata: id=%s type=%s %dx%d bytes=%d\n", in.ID, in.Type, in.Width, in.Height, in.Bytes)
 	}
@@ -195,6 +210,61 @@ listen = %q
 		len(data), hex.EncodeToString(sum[:]), hex.EncodeToString(sum[:]) == ev.ItemID, img.Bounds().Dx(), img.Bounds().Dy())
 	fmt.Println()
 	step("demo finished in %v; cleaning up", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+func postMM7(ctx context.Context, mm7Addr string, photo []byte) error {
+	code, body, err := mm7sample.Post(ctx, http.DefaultClient, "http://"+mm7Addr+"/mm7", mm7User, mm7Pass, mm7sample.Deliver{
+		TransactionID: "demo-tx-1", MessageID: "demo-msg-1", Sender: number,
+		Subject: "new picture", Text: "Hello from my phone", Image: photo,
+	})
+	if err != nil {
+		return err
+	}
+	step("MM7 DeliverReq from %s with a %d-byte 1280x960 JPEG: HTTP %d, StatusCode %s", number, len(photo), code, mm7sample.StatusCode(body))
+	if code != http.StatusOK || mm7sample.StatusCode(body) != "1000" {
+		return fmt.Errorf("unexpected answer:\n%s", body)
+	}
+	return nil
+}
+
+// twilioPublicURL is the address the operator would enter in Twilio's
+// console; the signature covers it, not the loopback address posted to.
+const twilioPublicURL = "https://mms.example.org/twilio"
+
+func twilioConfig(f *webhooktest.Twilio, hookAddr string) string {
+	if f == nil {
+		return ""
+	}
+	// allow_private_media: the fake's media host is on loopback, which
+	// a production config refuses.
+	return fmt.Sprintf(`
+[webhook]
+listen = %q
+allow_private_media = true
+[webhook.twilio]
+account_sid = %q
+auth_token = %q
+url = %q
+api_url = %q
+`, hookAddr, f.AccountSID, f.AuthToken, twilioPublicURL, f.API.URL)
+}
+
+func postTwilio(f *webhooktest.Twilio, hookAddr string, photo []byte) error {
+	media := f.AddMedia("demo.jpg", photo)
+	step("fake Twilio API on %s holds a %d-byte 1280x960 JPEG behind Basic auth (redirecting to its storage host %s)", f.API.URL, len(photo), f.Storage.URL)
+	code, body, err := f.Post("http://"+hookAddr+"/twilio", twilioPublicURL, "MMdemo0001", number, "+12025550100", "Hello from my phone", []string{media}, "")
+	if err != nil {
+		return err
+	}
+	step("Twilio webhook (X-Twilio-Signature for %s) from %s: HTTP %d %s", twilioPublicURL, number, code, strings.TrimSpace(body))
+	if code != http.StatusOK {
+		return fmt.Errorf("unexpected answer: HTTP %d %s", code, body)
+	}
+	if f.StorageSawAuth.Load() {
+		return errors.New("the account's credentials reached Twilio's storage host")
+	}
+	step("media fetched %d time(s); the storage host saw no credentials", f.MediaHits.Load())
 	return nil
 }
 

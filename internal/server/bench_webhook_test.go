@@ -25,7 +25,8 @@ import (
 // answer time's p50 and p99 and MMS/s. Nothing is published.
 func BenchmarkWebhookAccept(b *testing.B) {
 	photo := mm7sample.Photo(1280, 960, 77)
-	tw := webhooktest.NewTwilio(b)
+	tw := webhooktest.NewTwilio()
+	b.Cleanup(tw.Close)
 	mm7URL, hookURL := webhookBenchServer(b, tw)
 	media := tw.AddMedia("bench.jpg", photo)
 	send := map[string]func(id string) error{

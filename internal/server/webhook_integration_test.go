@@ -30,7 +30,10 @@ type webhookEnv struct {
 const twilioPublicURL = "https://mms.example.org/twilio"
 
 func startWebhooks(t *testing.T, allowPrivate, unlinked bool) *webhookEnv {
-	tw, tx, bw := webhooktest.NewTwilio(t), webhooktest.NewTelnyx(t), webhooktest.NewBandwidth(t)
+	tw, tx, bw := webhooktest.NewTwilio(), webhooktest.NewTelnyx(), webhooktest.NewBandwidth()
+	t.Cleanup(tw.Close)
+	t.Cleanup(tx.Close)
+	t.Cleanup(bw.Close)
 	extra := fmt.Sprintf(`
 [webhook]
 listen = "127.0.0.1:0"

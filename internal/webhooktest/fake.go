@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"mmsprofile/mmsbridge/webhook"
@@ -38,7 +37,7 @@ type Provider struct {
 	bearer  string
 }
 
-func newProvider(t testing.TB) *Provider {
+func newProvider() *Provider {
 	return &Provider{media: map[string][]byte{}, replies: make(chan Reply, 16)}
 }
 
@@ -104,9 +103,12 @@ type Twilio struct {
 	StorageSawAuth atomic.Bool
 }
 
-// NewTwilio starts the fake.
-func NewTwilio(t testing.TB) *Twilio {
-	f := &Twilio{Provider: newProvider(t), AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "twilio-token"}
+// Close stops the fake's servers.
+func (p *Provider) Close() { p.API.Close() }
+
+// NewTwilio starts the fake; Close stops it.
+func NewTwilio() *Twilio {
+	f := &Twilio{Provider: newProvider(), AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "twilio-token"}
 	f.user, f.pass = f.AccountSID, f.AuthToken
 	f.Storage = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
@@ -134,9 +136,11 @@ func NewTwilio(t testing.TB) *Twilio {
 		}
 		http.NotFound(w, r)
 	}))
-	t.Cleanup(func() { f.API.Close(); f.Storage.Close() })
 	return f
 }
+
+// Close stops the API and the storage host.
+func (f *Twilio) Close() { f.API.Close(); f.Storage.Close() }
 
 // Post sends an incoming-message webhook signed for publicURL to target;
 // a non-empty badToken signs with the wrong token.
@@ -163,13 +167,13 @@ type Telnyx struct {
 	APIKey string
 }
 
-// NewTelnyx starts the fake.
-func NewTelnyx(t testing.TB) *Telnyx {
+// NewTelnyx starts the fake; Close stops it.
+func NewTelnyx() *Telnyx {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		t.Fatal(err)
+		panic(fmt.Sprintf("webhooktest: ed25519 key: %v", err))
 	}
-	f := &Telnyx{Provider: newProvider(t), Public: pub, key: priv, APIKey: "KEYtelnyx"}
+	f := &Telnyx{Provider: newProvider(), Public: pub, key: priv, APIKey: "KEYtelnyx"}
 	f.bearer = f.APIKey
 	f.API = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/media/") {
@@ -191,7 +195,6 @@ func NewTelnyx(t testing.TB) *Telnyx {
 		}
 		http.NotFound(w, r)
 	}))
-	t.Cleanup(f.API.Close)
 	return f
 }
 
@@ -232,9 +235,9 @@ type Bandwidth struct {
 	AccountID, ApplicationID       string
 }
 
-// NewBandwidth starts the fake.
-func NewBandwidth(t testing.TB) *Bandwidth {
-	f := &Bandwidth{Provider: newProvider(t), CallbackUser: "bw-callback", CallbackPassword: "cb-secret",
+// NewBandwidth starts the fake; Close stops it.
+func NewBandwidth() *Bandwidth {
+	f := &Bandwidth{Provider: newProvider(), CallbackUser: "bw-callback", CallbackPassword: "cb-secret",
 		APIUser: "bw-api", APIPassword: "api-secret", AccountID: "9900000", ApplicationID: "app-1"}
 	f.user, f.pass = f.APIUser, f.APIPassword
 	f.API = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -266,7 +269,6 @@ func NewBandwidth(t testing.TB) *Bandwidth {
 		}
 		http.NotFound(w, r)
 	}))
-	t.Cleanup(f.API.Close)
 	return f
 }
 
