@@ -69,6 +69,7 @@ type Metrics struct {
 	e2e            *prometheus.HistogramVec
 	imageDur       *prometheus.HistogramVec
 	connected      prometheus.Gauge
+	leader         prometheus.Gauge
 	reconnects     prometheus.Counter
 	inFlight       prometheus.Gauge
 	shed           *prometheus.CounterVec
@@ -118,6 +119,8 @@ func New(opts Options) *Metrics {
 			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, "outcome"),
 		connected: f.gauge("mmsprofile_component_connected",
 			"1 while the XEP-0114 session to the XMPP server is up."),
+		leader: f.gauge("mmsprofile_leader",
+			"1 while this process is the leader: it holds the component connection and drains the outbox."),
 		reconnects: f.counter("mmsprofile_component_reconnects_total",
 			"Sessions established after the first one."),
 		inFlight: f.gauge("mmsprofile_inflight",
@@ -384,6 +387,20 @@ func (m *Metrics) ComponentUp(up bool) {
 		m.connected.Set(1)
 	} else {
 		m.connected.Set(0)
+	}
+}
+
+// Leading records this process taking (true) or losing (false) the lead.
+// Every serve process exports the gauge, so the sum over them says how many
+// lead: 0 means nothing gets published, 2 means the election is broken.
+func (m *Metrics) Leading(leading bool) {
+	if m == nil {
+		return
+	}
+	if leading {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
 	}
 }
 

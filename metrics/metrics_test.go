@@ -35,6 +35,7 @@ func TestNilIsSafe(t *testing.T) {
 	m.Published(Publish{Kind: "avatar"})
 	m.ImageProcessed(time.Second, nil)
 	m.ComponentUp(true)
+	m.Leading(true)
 	m.InFlight(1)
 	m.Shed("email")
 	m.RenditionRequest(RenditionServed)
@@ -144,6 +145,23 @@ func TestComponentState(t *testing.T) {
 	m.ComponentUp(true)
 	if got := testutil.ToFloat64(m.reconnects); got != 2 {
 		t.Fatalf("reconnects = %v, want 2", got)
+	}
+}
+
+func TestLeading(t *testing.T) {
+	m := newTest(t, Options{})
+	// A standby exports 0 rather than nothing, so that the alert on "no
+	// node leads" can tell a standby from a process that is not scraped.
+	if got := testutil.ToFloat64(m.leader); got != 0 {
+		t.Errorf("leader before the election = %v, want 0", got)
+	}
+	m.Leading(true)
+	if got := testutil.ToFloat64(m.leader); got != 1 {
+		t.Errorf("leader while leading = %v, want 1", got)
+	}
+	m.Leading(false)
+	if got := testutil.ToFloat64(m.leader); got != 0 {
+		t.Errorf("leader after losing the lead = %v, want 0", got)
 	}
 }
 

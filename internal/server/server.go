@@ -439,7 +439,11 @@ func (s *Server) lead(ctx context.Context) {
 
 func (s *Server) runLeader(ctx context.Context, wake <-chan struct{}) {
 	s.leading.Store(true)
-	defer s.leading.Store(false)
+	s.metrics.Leading(true)
+	defer func() {
+		s.leading.Store(false)
+		s.metrics.Leading(false)
+	}()
 	// A stopping server halts the publisher between two passes and then
 	// flushes the outbox itself while the component stays up.
 	pubStop, pubDone := make(chan struct{}), make(chan struct{})
