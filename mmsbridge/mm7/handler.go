@@ -37,7 +37,18 @@ type Config struct {
 	// ten seconds and retry, so answering 4006 in time is better than
 	// answering 1000 too late. Default 8s.
 	ReceiveTimeout time.Duration
+	// Refused, if set, is told each request turned away before its body
+	// was read, with RefusedAuth or RefusedAddress: these never reach the
+	// rules, so no MMS counter sees them, yet a run of them is how a
+	// changed MMSC password or address shows.
+	Refused func(reason string)
 }
+
+// Reasons given to Config.Refused.
+const (
+	RefusedAuth    = "auth"    // Basic credentials missing or wrong
+	RefusedAddress = "address" // the client is not in AllowedNets
+)
 
 // DefaultReceiveTimeout is Config.ReceiveTimeout's default.
 const DefaultReceiveTimeout = 8 * time.Second
@@ -102,11 +113,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.clientAllowed(r.RemoteAddr) {
 		h.log.Warn("mm7: client address not allowed", "remote", r.RemoteAddr)
+		h.refused(RefusedAddress)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
 	if !h.authorized(r) {
 		h.log.Warn("mm7: authentication failed", "remote", r.RemoteAddr)
+		h.refused(RefusedAuth)
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", h.cfg.Realm))
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
@@ -149,6 +162,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code:      StatusUnsupportedOperation,
 			details:   fmt.Sprintf("%s is not supported by this VASP", req.Element),
 		})
+	}
+}
+
+func (h *handler) refused(reason string) {
+	if h.cfg.Refused != nil {
+		h.cfg.Refused(reason)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,8 @@ func TestHandlerTransport(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
+			var refused []string
+			cfg.Refused = func(reason string) { refused = append(refused, reason) }
 			r := postFixture(t)
 			if tc.req != nil {
 				tc.req(r)
@@ -65,6 +68,18 @@ func TestHandlerTransport(t *testing.T) {
 			}
 			if tc.status != http.StatusOK && len(rcv.msgs) != 0 {
 				t.Errorf("receiver called on a refused request")
+			}
+			// Only the refusals that say the MMSC's credentials or address
+			// changed are reported; a bad body is counted elsewhere.
+			var want []string
+			switch tc.status {
+			case http.StatusUnauthorized:
+				want = []string{RefusedAuth}
+			case http.StatusForbidden:
+				want = []string{RefusedAddress}
+			}
+			if !slices.Equal(refused, want) {
+				t.Errorf("Refused told %q, want %q", refused, want)
 			}
 		})
 	}
