@@ -84,6 +84,12 @@ type Component struct {
 	// failed other than by an answer to the wrapped IQ: the host and a
 	// Reason… constant.
 	OnIQFailure func(host, reason string)
+
+	// OnHandshakeFailure, when set before Run, is told each handshake the
+	// server refused or left unanswered, with a Handshake… constant. Run
+	// keeps retrying a wrong secret forever, so this (and the log) is the
+	// only sign of it.
+	OnHandshakeFailure func(reason string)
 }
 
 // New prepares a component; Run connects it.
@@ -169,6 +175,7 @@ func (c *Component) runOnce(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		conn.Close()
+		c.handshakeFailed(err)
 		return fmt.Errorf("component: handshake with %s as %s: %w", c.cfg.Server, c.addr, err)
 	}
 	c.log.Info("component connected", "server", c.cfg.Server, "domain", c.addr.String())
