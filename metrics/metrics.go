@@ -76,6 +76,8 @@ type Metrics struct {
 	webhookRefused *prometheus.CounterVec
 	renditions     *prometheus.CounterVec
 	iqFailures     *prometheus.CounterVec
+	mm7Refused     *prometheus.CounterVec
+	handshakeFails *prometheus.CounterVec
 
 	mu    sync.Mutex
 	wasUp bool // the component has been connected at least once
@@ -134,6 +136,10 @@ func New(opts Options) *Metrics {
 		iqFailures: f.counterVec("mmsprofile_privileged_iq_failures_total",
 			"Privileged IQs the server bounced back, left unanswered or refused outright, by user host and reason (bounced, timeout, refused).",
 			"host", "reason"),
+		mm7Refused: f.counterVec("mmsprofile_mm7_refused_total",
+			"MM7 requests refused before they were read, by reason (auth: Basic credentials missing or wrong; address: client not in mm7.allowed_ips).", "reason"),
+		handshakeFails: f.counterVec("mmsprofile_component_handshake_failures_total",
+			"XEP-0114 handshakes that failed, by reason (not_authorized, conflict, host_unknown, stream_error, other).", "reason"),
 	}
 
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -411,6 +417,24 @@ func (m *Metrics) PrivilegedIQFailed(host, reason string) {
 		return
 	}
 	m.iqFailures.WithLabelValues(host, reason).Inc()
+}
+
+// MM7Refused counts an MM7 request turned away before it was read
+// (mm7.RefusedAuth, mm7.RefusedAddress).
+func (m *Metrics) MM7Refused(reason string) {
+	if m == nil {
+		return
+	}
+	m.mm7Refused.WithLabelValues(reason).Inc()
+}
+
+// ComponentHandshakeFailed counts a failed XEP-0114 handshake
+// (component.Handshake…).
+func (m *Metrics) ComponentHandshakeFailed(reason string) {
+	if m == nil {
+		return
+	}
+	m.handshakeFails.WithLabelValues(reason).Inc()
 }
 
 // InFlight moves the in-flight gauge by delta.

@@ -36,6 +36,8 @@ func TestNilIsSafe(t *testing.T) {
 	m.ImageProcessed(time.Second, nil)
 	m.ComponentUp(true)
 	m.Leading(true)
+	m.MM7Refused("auth")
+	m.ComponentHandshakeFailed("not_authorized")
 	m.InFlight(1)
 	m.Shed("email")
 	m.RenditionRequest(RenditionServed)
@@ -162,6 +164,27 @@ func TestLeading(t *testing.T) {
 	m.Leading(false)
 	if got := testutil.ToFloat64(m.leader); got != 0 {
 		t.Errorf("leader after losing the lead = %v, want 0", got)
+	}
+}
+
+func TestCredentialRefusals(t *testing.T) {
+	m := newTest(t, Options{})
+	m.MM7Refused("auth")
+	m.MM7Refused("auth")
+	m.MM7Refused("address")
+	m.ComponentHandshakeFailed("not_authorized")
+	want := `
+# HELP mmsprofile_component_handshake_failures_total XEP-0114 handshakes that failed, by reason (not_authorized, conflict, host_unknown, stream_error, other).
+# TYPE mmsprofile_component_handshake_failures_total counter
+mmsprofile_component_handshake_failures_total{reason="not_authorized"} 1
+# HELP mmsprofile_mm7_refused_total MM7 requests refused before they were read, by reason (auth: Basic credentials missing or wrong; address: client not in mm7.allowed_ips).
+# TYPE mmsprofile_mm7_refused_total counter
+mmsprofile_mm7_refused_total{reason="address"} 1
+mmsprofile_mm7_refused_total{reason="auth"} 2
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
+		"mmsprofile_mm7_refused_total", "mmsprofile_component_handshake_failures_total"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	m := metrics.New(metrics.Options{Version: version, Outbox: store.OutboxStats})
 	comp.OnState = m.ComponentUp
 	comp.OnIQFailure = m.PrivilegedIQFailed
+	comp.OnHandshakeFailure = m.ComponentHandshakeFailed
 	pub.OnResult = func(r publisher.Result) {
 		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed,
 			Committed: r.Item.Created, Received: r.Item.Received})
@@ -539,6 +540,7 @@ func (s *Server) mm7Handler(rcv mmsbridge.Receiver) (http.Handler, error) {
 		MaxBodyBytes:       s.cfg.MM7.MaxBodyBytes,
 		DefaultCountryCode: s.cfg.Profile.DefaultCountryCode,
 		AllowedNets:        nets,
+		Refused:            s.metrics.MM7Refused,
 	}, rcv, s.log.With("part", "mm7")), nil
 }
 
