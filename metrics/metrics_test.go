@@ -33,7 +33,7 @@ func TestNilIsSafe(t *testing.T) {
 	m.Handled("mm7", nil)
 	m.RateLimited("updates")
 	m.Published(Publish{Kind: "avatar"})
-	m.ImageProcessed(time.Second, nil)
+	m.ImageProcessed("JPEG", time.Second, nil)
 	m.ComponentUp(true)
 	m.Leading(true)
 	m.MM7Refused("auth")
@@ -207,12 +207,25 @@ func TestShedAndInFlight(t *testing.T) {
 
 func TestImageAndRateLimit(t *testing.T) {
 	m := newTest(t, Options{})
-	m.ImageProcessed(40*time.Millisecond, nil)
-	m.ImageProcessed(time.Second, errors.New("undecodable"))
+	m.ImageProcessed("JPEG", 40*time.Millisecond, nil)
+	m.ImageProcessed("JPEG", 50*time.Millisecond, nil)
+	m.ImageProcessed("JPEG XL", time.Second, errors.New("undecodable"))
+	m.ImageProcessed("", time.Millisecond, errors.New("not a picture"))
 	m.RateLimited("updates")
 	m.RateLimited("updates")
-	if n := testutil.CollectAndCount(m.imageDur); n != 2 {
-		t.Errorf("image series = %d, want 2 (ok, error)", n)
+	if n := testutil.CollectAndCount(m.imageDur); n != 3 {
+		t.Errorf("image series = %d, want 3 (jpeg ok, jpeg_xl error, unknown error)", n)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`mmsprofile_image_processing_seconds_count{format="jpeg",outcome="ok"} 2`,
+		`mmsprofile_image_processing_seconds_count{format="jpeg_xl",outcome="error"} 1`,
+		`mmsprofile_image_processing_seconds_count{format="unknown",outcome="error"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if got := testutil.ToFloat64(m.rateLimited.WithLabelValues("updates")); got != 2 {
 		t.Errorf("rate limited = %v, want 2", got)

@@ -58,7 +58,7 @@ func TestOperatorEndpoints(t *testing.T) {
 		`mmsprofile_end_to_end_seconds_count{kind="avatar"} 1`,
 		`mmsprofile_component_connected 1`,
 		`mmsprofile_leader 1`,
-		`mmsprofile_image_processing_seconds_count{outcome="ok"} 1`,
+		`mmsprofile_image_processing_seconds_count{format="jpeg",outcome="ok"} 1`,
 	}
 	for time.Now().Before(deadline) {
 		_, metrics = get(t, base+"/metrics")

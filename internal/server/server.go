@@ -168,7 +168,7 @@ type timedImager struct {
 func (t timedImager) Make(ctx context.Context, b []byte) (avatar.Image, error) {
 	start := time.Now()
 	img, err := t.next.Make(ctx, b)
-	t.m.ImageProcessed(time.Since(start), err)
+	t.m.ImageProcessed(avatar.FormatName(b), time.Since(start), err)
 	return img, err
 }
 
