@@ -10,6 +10,9 @@ pkgs=(prosody prosody-modules ejabberd postgresql postfix swaks imagemagick libv
 # The avatar package's accelerated backend (go build -tags vips): cgo against
 # libvips, which reads HEIC/AVIF through libheif.
 pkgs+=(gcc pkg-config libvips-dev libheif1)
+# promtool, with which the packaging tests check the alert rules and the
+# /metrics exposition.
+pkgs+=(prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian may start the packaged servers on their default ports; ours run on
 # their own ports from their own configs, so the system ones are not needed.
-for svc in prosody ejabberd postgresql postfix; do
+for svc in prosody ejabberd postgresql postfix prometheus; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi
