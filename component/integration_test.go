@@ -28,7 +28,9 @@ type tlogWriter struct{ t *testing.T }
 
 func (w *tlogWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-func connect(t *testing.T, xs *prosody.Server, secret string) (*component.Component, context.CancelFunc, chan error) {
+// connect runs a component on xs until the test ends; setup, if given,
+// sets its hooks before Run.
+func connect(t *testing.T, xs *prosody.Server, secret string, setup ...func(*component.Component)) (*component.Component, context.CancelFunc, chan error) {
 	t.Helper()
 	c, err := component.New(component.Config{
 		Domain: xs.Component, Server: xs.ComponentAddr, Secret: secret,
@@ -36,6 +38,9 @@ func connect(t *testing.T, xs *prosody.Server, secret string) (*component.Compon
 	}, testLog(t))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(c)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -146,7 +151,24 @@ func TestPrivilegedPublishOnProsody(t *testing.T) {
 
 func TestWrongSecretKeepsRetrying(t *testing.T) {
 	xs := prosody.StartT(t, prosody.Options{})
-	c, cancel, done := connect(t, xs, "wrong-"+xs.Secret)
+	// The metrics tell a wrong secret from other failures by this reason.
+	reasons := make(chan string, 64)
+	c, cancel, done := connect(t, xs, "wrong-"+xs.Secret, func(c *component.Component) {
+		c.OnHandshakeFailure = func(reason string) {
+			select {
+			case reasons <- reason:
+			default:
+			}
+		}
+	})
+	select {
+	case r := <-reasons:
+		if r != component.HandshakeNotAuthorized {
+			t.Errorf("handshake failure %q, want %q", r, component.HandshakeNotAuthorized)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no handshake failure reported")
+	}
 	ctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
 	defer stop()
 	if _, err := c.WaitPermissions(ctx, xs.Domain); err == nil {
