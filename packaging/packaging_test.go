@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -162,59 +163,98 @@ func busyMetrics(t *testing.T) *metrics.Metrics {
 	return m
 }
 
-var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
+var descParts = regexp.MustCompile(`^Desc\{fqName: "([^"]+)", .*variableLabels: \{([^}]*)\}\}$`)
 
-// exportedNames lists the mmsprofile_ series the registry describes,
-// whether or not they have children.
-func exportedNames(t *testing.T, m *metrics.Metrics) []string {
+// exported maps each mmsprofile_ series the registry describes, whether or
+// not it has children, to its label names.
+func exported(t *testing.T, m *metrics.Metrics) map[string][]string {
 	t.Helper()
 	ch := make(chan *prometheus.Desc)
 	go func() { m.Registry().Describe(ch); close(ch) }()
-	var names []string
+	series := map[string][]string{}
 	for d := range ch {
-		sm := descName.FindStringSubmatch(d.String())
+		sm := descParts.FindStringSubmatch(d.String())
 		if sm == nil {
-			t.Fatalf("cannot read the name of %s", d)
+			t.Fatalf("cannot read the name and labels of %s", d)
 		}
-		if strings.HasPrefix(sm[1], "mmsprofile_") {
-			names = append(names, sm[1])
+		if !strings.HasPrefix(sm[1], "mmsprofile_") {
+			continue
 		}
+		var labels []string
+		if sm[2] != "" {
+			labels = strings.Split(sm[2], ",")
+		}
+		series[sm[1]] = labels
 	}
-	slices.Sort(names)
-	return slices.Compact(names)
+	return series
 }
 
-var metricName = regexp.MustCompile(`mmsprofile_[a-z0-9_]+`)
+func exportedNames(t *testing.T, m *metrics.Metrics) []string {
+	t.Helper()
+	names := slices.Collect(maps.Keys(exported(t, m)))
+	slices.Sort(names)
+	return names
+}
+
+var (
+	metricName = regexp.MustCompile(`mmsprofile_[a-z0-9_]+`)
+	selector   = regexp.MustCompile(`(mmsprofile_[a-z0-9_]+)\{([^}]*)\}`)
+	matcher    = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+	grouping   = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)`)
+)
+
+// Labels every series has once scraped, or that histogram_quantile reads.
+var targetLabels = []string{"instance", "job", "le"}
 
 // TestPackagingUsesExportedMetrics fails when the dashboard or an alert
-// reads a series the binary does not export, such as one renamed since.
+// reads a series the binary does not export, such as one renamed since,
+// or a label that none of the series in its query has.
 func TestPackagingUsesExportedMetrics(t *testing.T) {
-	exported := exportedNames(t, metrics.New(metrics.Options{Outbox: func(context.Context) (storage.OutboxStats, error) {
+	series := exported(t, metrics.New(metrics.Options{Outbox: func(context.Context) (storage.OutboxStats, error) {
 		return storage.OutboxStats{}, nil
 	}}))
-	if len(exported) == 0 {
+	if len(series) == 0 {
 		t.Fatal("the registry describes no mmsprofile_ series")
 	}
-	isExported := func(name string) bool {
-		if _, found := slices.BinarySearch(exported, name); found {
-			return true
+	// lookup strips a histogram's suffixes to find the series it belongs to.
+	lookup := func(name string) ([]string, bool) {
+		if labels, ok := series[name]; ok {
+			return labels, true
 		}
 		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
 			if base, ok := strings.CutSuffix(name, suffix); ok {
-				if _, found := slices.BinarySearch(exported, base); found {
-					return true
+				if labels, ok := series[base]; ok {
+					return labels, true
 				}
 			}
 		}
-		return false
+		return nil, false
 	}
 	for file, exprs := range map[string][]string{dashboardFile: dashboardExprs(t), alertsFile: alertExprs(t)} {
 		used := 0
 		for _, e := range exprs {
+			inQuery := slices.Clone(targetLabels)
 			for _, name := range metricName.FindAllString(e, -1) {
 				used++
-				if !isExported(name) {
+				labels, ok := lookup(name)
+				if !ok {
 					t.Errorf("%s uses %s, which the binary does not export, in %s", file, name, e)
+				}
+				inQuery = append(inQuery, labels...)
+			}
+			for _, sel := range selector.FindAllStringSubmatch(e, -1) {
+				labels, _ := lookup(sel[1])
+				for _, m := range matcher.FindAllStringSubmatch(sel[2], -1) {
+					if !slices.Contains(labels, m[1]) && !slices.Contains(targetLabels, m[1]) {
+						t.Errorf("%s matches label %q, which %s does not have, in %s", file, m[1], sel[1], e)
+					}
+				}
+			}
+			for _, g := range grouping.FindAllStringSubmatch(e, -1) {
+				for _, l := range strings.Split(g[1], ",") {
+					if l = strings.TrimSpace(l); l != "" && !slices.Contains(inQuery, l) {
+						t.Errorf("%s groups by label %q, which no series in the query has, in %s", file, l, e)
+					}
 				}
 			}
 		}
