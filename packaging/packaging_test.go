@@ -87,6 +87,9 @@ func TestDashboardQueriesParse(t *testing.T) {
 		}
 		rules = append(rules, rule{Record: fmt.Sprintf("dashboard:query_%d", i), Expr: expand.Replace(e)})
 	}
+	if len(rules) == 0 {
+		t.Fatalf("%s: no queries found", dashboardFile)
+	}
 	b, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
 	if err != nil {
 		t.Fatal(err)
@@ -121,8 +124,9 @@ func TestScrapeLints(t *testing.T) {
 	}
 	// The check below is only worth something if every series is in the
 	// scrape: a series added without an observation here fails.
+	lines := append([]byte("\n"), body...)
 	for _, name := range exportedNames(t, m) {
-		if !bytes.Contains(body, []byte("\n# TYPE "+name+" ")) {
+		if !bytes.Contains(lines, []byte("\n# TYPE "+name+" ")) {
 			t.Errorf("the scrape lacks %s: give it an observation in busyMetrics", name)
 		}
 	}
