@@ -16,13 +16,18 @@ TAGS = nodynamic $(VIPS_TAGS)
 # (the image code is single-threaded and ten times slower under it).
 RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/... ./mmsbridge/... ./profile/... ./commands/... ./avatar/...
 
-.PHONY: build test demo bench lint deps fuzz
+.PHONY: build test demo bench lint deps fuzz deb install-test
 
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
 
 deps:
 	scripts/install-deps.sh
+
+# dist/mmsprofile_<version>_<arch>.deb: the libvips build, its unit, user,
+# configuration and man page (packaging/deb/).
+deb:
+	GO=$(GO) VERSION=$(VERSION) scripts/deb.sh
 
 # Everything: unit tests, the real-server integration tests, race detector.
 # Each fuzz target's seeds and saved corpus run here as plain tests; the

@@ -10,6 +10,9 @@ pkgs=(prosody prosody-modules ejabberd postgresql postfix swaks imagemagick libv
 # The avatar package's accelerated backend (go build -tags vips): cgo against
 # libvips, which reads HEIC/AVIF through libheif.
 pkgs+=(gcc pkg-config libvips-dev libheif1)
+# make deb (dpkg-shlibdeps computes the package's Depends) and the install
+# test (a clean Debian 12 root; lintian on the package).
+pkgs+=(dpkg-dev mmdebstrap lintian)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
