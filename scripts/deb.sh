@@ -38,7 +38,10 @@ bin=$STAGE/debian/mmsprofile/usr/bin/mmsprofile
 # its binaries.
 CGO_ENABLED=1 "$GO" build -tags "nodynamic vips" -trimpath -buildmode=pie \
   -ldflags "-s -w -X main.version=$version -extldflags=-Wl,-z,relro,-z,now" -o "$bin" ./cmd/mmsprofile
-"$bin" version | grep -q "^mmsprofile $version\$" || { echo "deb: built binary does not run" >&2; exit 1; }
+# The whole output, not a pipe into grep -q: under pipefail, a grep that
+# stops reading early fails the writer.
+out=$("$bin" version) && [[ $out == "mmsprofile $version"$'\n'* ]] ||
+  { echo "deb: the built binary does not run: $out" >&2; exit 1; }
 
 SHLIBS_DEPENDS=$(cd "$STAGE" && dpkg-shlibdeps -O -e debian/mmsprofile/usr/bin/mmsprofile | sed -n 's/^shlibs:Depends=//p')
 case $SHLIBS_DEPENDS in
