@@ -29,6 +29,11 @@ deps:
 deb:
 	GO=$(GO) VERSION=$(VERSION) scripts/deb.sh
 
+# Installs, upgrades and purges that package in a clean Debian 12 root
+# (cached under /var/cache/mmsprofile-test) and runs lintian on it. Root.
+install-test: deb
+	scripts/install-test.sh "$$(ls -t dist/mmsprofile_*.deb | head -1)"
+
 # Everything: unit tests, the real-server integration tests, race detector.
 # Each fuzz target's seeds and saved corpus run here as plain tests; the
 # random search itself is `make fuzz`, since a new finding must become a
@@ -39,6 +44,9 @@ test: deps
 	$(GO) test -tags nodynamic -race -count=1 -timeout 30m $(RACE_PKGS)
 	@# Both image backends pass the same suite.
 	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags "vips nodynamic" ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
+	@# The package in a clean Debian 12 root: a minute once its root and
+	@# libvips' .debs are cached, two or three the first time.
+	$(MAKE) install-test
 
 # A throwaway Prosody (SERVER=ejabberd: Debian 12's ejabberd), mmsprofile
 # on embedded SQLite, one MMS with a photo (INTAKE=twilio: through a fake
