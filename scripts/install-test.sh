@@ -4,8 +4,8 @@
 # (default: the newest dist/mmsprofile_*.deb). Run as root.
 #
 # The bare root is built once and cached (rebuilt when its recipe changes or
-# is a week old); each run works on a copy of it, so that the cache never
-# sees the package. The .debs apt fetches (libvips and its libraries) are
+# is a week old); each run works on an overlay over it (a copy where that
+# is refused), so that the cache never sees the package. The .debs apt fetches (libvips and its libraries) are
 # kept in a cache of their own: a cached run downloads nothing.
 set -euo pipefail
 
@@ -27,7 +27,13 @@ command -v mmdebstrap >/dev/null || {
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
 }
+command -v lintian >/dev/null || { echo "install-test: lintian is missing (make deps)" >&2; exit 1; }
 mkdir -p "$dir" "$archives/partial"
+
+# Runs at once (CI and a developer) share the root: one rebuilds it while
+# none uses it.
+exec 9>"$dir/bookworm.lock"
+flock -x 9
 
 if [ ! -f "$root/.mmsprofile-root" ] || [ "$(cat "$root/.mmsprofile-root")" != "$recipe" ] ||
   [ -n "$(find "$root/.mmsprofile-root" -mtime +7)" ]; then
@@ -44,12 +50,14 @@ if [ ! -f "$root/.mmsprofile-root" ] || [ "$(cat "$root/.mmsprofile-root")" != "
   rm -rf "$root"
   mv "$root.tmp" "$root"
 fi
+flock -s 9
 
 deb=$(realpath "${1:-$(ls -t "$here"/dist/mmsprofile_*.deb | head -1)}")
 [ -f "$deb" ] || { echo "install-test: no package (make deb)" >&2; exit 1; }
 echo "install-test: $deb ($(du -k "$deb" | cut -f1) KiB)"
 
-# lintian on the host: errors fail the test, warnings are shown.
+# lintian on the host: errors fail the test, warnings are shown. Its
+# spelling tags name strings of the Go modules linked in, not ours.
 lintian --fail-on error -I --pedantic --suppress-tags spelling-error-in-binary "$deb"
 
 work=$(mktemp -d /var/tmp/mmsprofile-install-test.XXXXXX)
