@@ -69,6 +69,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "man":
 		// Hidden: the packaging writes mmsprofile(8) with it.
 		err = writeMan(stdout)
+	case "completion":
+		// Hidden as well: the package's bash completion.
+		err = writeBashCompletion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -143,3 +143,15 @@ func TestManPage(t *testing.T) {
 		t.Errorf("help: exit %d:\n%s", code, out)
 	}
 }
+
+func TestBashCompletion(t *testing.T) {
+	code, out, _ := mmsprofile(t, "completion")
+	if code != 0 {
+		t.Fatalf("completion: exit %d", code)
+	}
+	for _, want := range []string{`links) flags="-config -jid -number" ;;`, `compgen -W "serve check-config `, "complete -o filenames -F _mmsprofile mmsprofile"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("completion: %q missing:\n%s", want, out)
+		}
+	}
+}

@@ -129,3 +129,37 @@ func roff(s string) string {
 	}
 	return s
 }
+
+// writeBashCompletion writes a bash completion for the sub-commands and
+// their flags, from the same definitions as the man page.
+func writeBashCompletion(w io.Writer) error {
+	var names []string
+	var cases strings.Builder
+	for _, c := range commands {
+		names = append(names, c.name)
+		fs, _ := newFlagSet(c.name, c.flags)
+		var flags []string
+		if c.args != "" {
+			fs.VisitAll(func(f *flag.Flag) { flags = append(flags, "-"+f.Name) })
+		}
+		fmt.Fprintf(&cases, "\t%s) flags=%q ;;\n", c.name, strings.Join(flags, " "))
+	}
+	_, err := fmt.Fprintf(w, `# bash completion for mmsprofile, written by "mmsprofile completion".
+_mmsprofile() {
+	local cur=${COMP_WORDS[COMP_CWORD]} flags=
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W %q -- "$cur"))
+		return
+	fi
+	if [ "${COMP_WORDS[COMP_CWORD-1]}" = -config ]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+	fi
+	case ${COMP_WORDS[1]} in
+%s	esac
+	COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+}
+complete -o filenames -F _mmsprofile mmsprofile
+`, strings.Join(names, " "), cases.String())
+	return err
+}
