@@ -60,6 +60,7 @@ fi
 
 "$bin" man | sed "s/^\.TH MMSPROFILE 8 \"\"/.TH MMSPROFILE 8 \"$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%d)\"/" |
   gzip -9n >"$STAGE/mmsprofile.8.gz"
+"$bin" completion >"$STAGE/mmsprofile.bash-completion"
 gzip -9nc config.example.toml >"$STAGE/config.example.toml.gz"
 
 # A Debian changelog of one entry, for this build: the history is in git.
