@@ -63,6 +63,7 @@ out=$(inroot dpkg-query -W -f='${Conffiles}\n' mmsprofile)
 [[ $out == *" /etc/mmsprofile/config.toml "* ]] || fail "config.toml is not a conffile: $out"
 out=$(inroot zcat /usr/share/man/man8/mmsprofile.8.gz) || fail "no man page"
 [[ $out == ".TH MMSPROFILE 8 "* ]] || fail "man page without .TH"
+[ -f "$r/usr/share/bash-completion/completions/mmsprofile" ] || fail "no bash completion"
 for f in copyright changelog.gz; do
   [ -f "$r/usr/share/doc/mmsprofile/$f" ] || fail "/usr/share/doc/mmsprofile/$f missing"
 done
