@@ -44,8 +44,9 @@ test: deps
 	$(GO) test -tags nodynamic -race -count=1 -timeout 30m $(RACE_PKGS)
 	@# Both image backends pass the same suite.
 	@if [ -n "$(VIPS_TAGS)" ]; then $(GO) test -count=1 -tags "vips nodynamic" ./avatar/...; else echo "libvips-dev missing: the vips backend is not tested"; fi
-	@# The package in a clean Debian 12 root: a minute once its root and
-	@# libvips' .debs are cached, two or three the first time.
+	@# The package in a clean Debian 12 root: one to two and a half minutes
+	@# once its root and libvips' .debs are cached (the machine's load
+	@# decides), about seven the first time.
 	$(MAKE) install-test
 
 # A throwaway Prosody (SERVER=ejabberd: Debian 12's ejabberd), mmsprofile
