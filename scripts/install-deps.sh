@@ -13,6 +13,9 @@ pkgs+=(gcc pkg-config libvips-dev libheif1)
 # promtool, with which the packaging tests check the alert rules and the
 # /metrics exposition.
 pkgs+=(prometheus)
+# make deb (dpkg-shlibdeps computes the package's Depends) and the install
+# test (a clean Debian 12 root; lintian on the package).
+pkgs+=(dpkg-dev mmdebstrap lintian)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,23 +28,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const usage = `usage: mmsprofile COMMAND [flags]
-
-commands:
-  serve -config FILE               run the service
-  check-config -config FILE        validate the configuration file
-  link -config FILE JID NUMBER     link a phone number to an XMPP account
-  unlink -config FILE JID|NUMBER   remove the links of an account or number
-  links -config FILE [-jid S] [-number S]   list the links
-  audit -config FILE               the latest link changes, newest first
-  migrate -config FILE             bring the database schema up to date
-  doctor -config FILE              probe the XMPP server, privileges, database,
-                                   listeners and reply paths; say what to fix
-  ingest-email -config FILE [-from ADDR] [-to ADDR] [-client-ip IP] [-helo NAME]
-                                   take one mail on stdin (MTA pipe; sysexits codes)
-  version                          print the version and build information
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -83,6 +66,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdIngestEmail(args, os.Stdin, stderr)
 	case "version":
 		printVersion(stdout)
+	case "man":
+		// Hidden: the packaging writes mmsprofile(8) with it.
+		err = writeMan(stdout)
+	case "completion":
+		// Hidden as well: the package's bash completion.
+		err = writeBashCompletion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -113,12 +102,7 @@ func parseFlags(name string, args []string, nargs int, argsUsage string) (config
 }
 
 func parseFlagsWith(name string, args []string, nargs int, argsUsage string, more func(*flag.FlagSet)) (config.Config, []string, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	if more != nil {
-		more(fs)
-	}
-	fs.SetOutput(io.Discard)
-	path := fs.String("config", "", "configuration file (TOML)")
+	fs, path := newFlagSet(name, more)
 	if err := fs.Parse(args); err != nil {
 		return config.Config{}, nil, usageError{err.Error()}
 	}
@@ -133,6 +117,17 @@ func parseFlagsWith(name string, args []string, nargs int, argsUsage string, mor
 		return config.Config{}, nil, err
 	}
 	return cfg, fs.Args(), nil
+}
+
+// newFlagSet defines a sub-command's flags, for parsing and for the man
+// page alike, so that the two never disagree.
+func newFlagSet(name string, more func(*flag.FlagSet)) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if more != nil {
+		more(fs)
+	}
+	fs.SetOutput(io.Discard)
+	return fs, fs.String("config", "", "configuration `FILE` (TOML)")
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
@@ -257,12 +252,16 @@ func cmdUnlink(args []string, stdout io.Writer) error {
 	})
 }
 
-func cmdLinks(args []string, stdout io.Writer) error {
-	var filter storage.LinkFilter
-	cfg, _, err := parseFlagsWith("links", args, 0, "[-jid SUBSTRING] [-number SUBSTRING]", func(fs *flag.FlagSet) {
+func linksFlags(filter *storage.LinkFilter) func(*flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
 		fs.StringVar(&filter.JID, "jid", "", "only links whose JID contains this")
 		fs.StringVar(&filter.Number, "number", "", "only links whose number contains this")
-	})
+	}
+}
+
+func cmdLinks(args []string, stdout io.Writer) error {
+	var filter storage.LinkFilter
+	cfg, _, err := parseFlagsWith("links", args, 0, "[-jid SUBSTRING] [-number SUBSTRING]", linksFlags(&filter))
 	if err != nil {
 		return err
 	}
@@ -293,11 +292,15 @@ func printVersion(w io.Writer) {
 	}
 }
 
+func auditFlags(limit *int) func(*flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.IntVar(limit, "n", 50, "how many entries")
+	}
+}
+
 func cmdAudit(args []string, stdout io.Writer) error {
 	limit := 50
-	cfg, _, err := parseFlagsWith("audit", args, 0, "[-n COUNT]", func(fs *flag.FlagSet) {
-		fs.IntVar(&limit, "n", 50, "how many entries")
-	})
+	cfg, _, err := parseFlagsWith("audit", args, 0, "[-n COUNT]", auditFlags(&limit))
 	if err != nil {
 		return err
 	}
@@ -339,15 +342,19 @@ const (
 	exConfig   = 78
 )
 
+func ingestEmailFlags(env *email.Envelope, to, clientIP *string) func(*flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.StringVar(&env.From, "from", "", "envelope sender (Postfix: ${sender})")
+		fs.StringVar(to, "to", "", "envelope recipients, comma-separated (Postfix: ${recipient})")
+		fs.StringVar(clientIP, "client-ip", "", "the connecting client (Postfix: ${client_address})")
+		fs.StringVar(&env.Helo, "helo", "", "the client's HELO name (Postfix: ${client_helo})")
+	}
+}
+
 func cmdIngestEmail(args []string, stdin io.Reader, stderr io.Writer) int {
 	var env email.Envelope
 	var to, clientIP string
-	cfg, _, err := parseFlagsWith("ingest-email", args, 0, "[-from ADDR] [-to ADDR[,ADDR]] [-client-ip IP] [-helo NAME]", func(fs *flag.FlagSet) {
-		fs.StringVar(&env.From, "from", "", "envelope sender (Postfix: ${sender})")
-		fs.StringVar(&to, "to", "", "envelope recipients, comma-separated (Postfix: ${recipient})")
-		fs.StringVar(&clientIP, "client-ip", "", "the connecting client (Postfix: ${client_address})")
-		fs.StringVar(&env.Helo, "helo", "", "the client's HELO name (Postfix: ${client_helo})")
-	})
+	cfg, _, err := parseFlagsWith("ingest-email", args, 0, "[-from ADDR] [-to ADDR[,ADDR]] [-client-ip IP] [-helo NAME]", ingestEmailFlags(&env, &to, &clientIP))
 	var ue usageError
 	switch {
 	case errors.As(err, &ue):

@@ -118,3 +118,40 @@ func TestCheckConfigRenditions(t *testing.T) {
 		}
 	}
 }
+
+// The man page is written from the flag definitions the commands parse
+// with: a flag added to a command shows there without anyone remembering.
+func TestManPage(t *testing.T) {
+	code, out, _ := mmsprofile(t, "man")
+	if code != 0 {
+		t.Fatalf("man: exit %d", code)
+	}
+	if !strings.HasPrefix(out, ".TH MMSPROFILE 8 ") {
+		t.Errorf("man: no .TH header:\n%s", out)
+	}
+	for _, want := range []string{`.B "serve \-config FILE"`, `.B "ingest\-email`, `.BI \-client\-ip`, `.BI \-jid`, `.BI \-n " INT"`, "(default 50)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("man: %q missing", want)
+		}
+	}
+	for _, c := range commands {
+		if !strings.Contains(out, `.B "`+roff(c.name)) {
+			t.Errorf("man: command %s missing", c.name)
+		}
+	}
+	if code, out, _ := mmsprofile(t, "help"); code != 0 || !strings.Contains(out, "  ingest-email -config FILE") {
+		t.Errorf("help: exit %d:\n%s", code, out)
+	}
+}
+
+func TestBashCompletion(t *testing.T) {
+	code, out, _ := mmsprofile(t, "completion")
+	if code != 0 {
+		t.Fatalf("completion: exit %d", code)
+	}
+	for _, want := range []string{`links) flags="-config -jid -number" ;;`, `compgen -W "serve check-config `, "complete -o filenames -F _mmsprofile mmsprofile"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("completion: %q missing:\n%s", want, out)
+		}
+	}
+}
