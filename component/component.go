@@ -19,6 +19,7 @@ import (
 	xcomponent "mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
+	"mmsprofile/internal/backoff"
 )
 
 // Errors a caller of PrivilegedIQ tests with errors.Is.
@@ -139,7 +140,7 @@ func (c *Component) Run(ctx context.Context) error {
 		if time.Since(started) > 30*time.Second {
 			failures = 0
 		}
-		delay := backoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax, failures)
+		delay := backoff.Jitter(backoff.Delay(c.cfg.ReconnectMin, c.cfg.ReconnectMax, failures))
 		failures++
 		c.log.Warn("component session ended; reconnecting", "server", c.cfg.Server, "err", err, "in", delay.Round(time.Millisecond))
 		select {
@@ -148,20 +149,6 @@ func (c *Component) Run(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 	}
-}
-
-// backoff returns min·2^n capped at max, with "equal jitter" so that many
-// components restarted together do not reconnect in lockstep.
-func backoff(min, max time.Duration, n int) time.Duration {
-	d := min
-	for i := 0; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	return half + rand.N(half+1)
 }
 
 func (c *Component) runOnce(ctx context.Context) error {

@@ -3,7 +3,6 @@ package component
 import (
 	"encoding/xml"
 	"testing"
-	"time"
 )
 
 func parse(t *testing.T, raw string) Perms {
@@ -89,22 +88,5 @@ func TestParsePrivilegeV1HasNoIQ(t *testing.T) {
 	}
 	if !p.AllowsRosterSet() {
 		t.Fatal("roster both must allow roster set")
-	}
-}
-
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	min, max := 100*time.Millisecond, 2*time.Second
-	for n := 0; n < 20; n++ {
-		d := backoff(min, max, n)
-		if d > max || d < min/2 {
-			t.Fatalf("backoff(%d) = %v out of [%v, %v]", n, d, min/2, max)
-		}
-	}
-	seen := map[time.Duration]bool{}
-	for i := 0; i < 50; i++ {
-		seen[backoff(min, max, 10)] = true
-	}
-	if len(seen) < 2 {
-		t.Fatal("backoff has no jitter")
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"mmsprofile/component"
 	"mmsprofile/ejabberdapi"
+	"mmsprofile/internal/backoff"
 	"mmsprofile/outbox"
 	"mmsprofile/pep"
 	"mmsprofile/storage"
@@ -303,7 +304,7 @@ func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr er
 		}
 		return true, pubErr
 	}
-	next := p.now().Add(retryDelay(p.cfg.RetryMin, p.cfg.RetryMax, attempts))
+	next := p.now().Add(backoff.Delay(p.cfg.RetryMin, p.cfg.RetryMax, attempts-1))
 	p.log.Warn("publish failed; will retry", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempt", attempts, "next", next, "err", pubErr)
 	if err := p.out.OutboxRetry(ctx, it.ID, next, pubErr.Error()); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return false, fmt.Errorf("publisher: schedule retry of %d: %w", it.ID, err)
@@ -318,17 +319,6 @@ func isPermanent(err error) bool {
 	}
 	var iqErr *component.IQError
 	return errors.As(err, &iqErr) && iqErr.Permanent()
-}
-
-func retryDelay(min, max time.Duration, attempts int) time.Duration {
-	d := min
-	for i := 1; i < attempts && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	return d
 }
 
 func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"mmsprofile/internal/backoff"
 )
 
 // SubmitConfig is what the SubmitReq client needs to reach the MMSC. Zero
@@ -333,12 +334,7 @@ func (s *Submitter) attempt(ctx context.Context, b *builtSubmit, tx string) (rsp
 // failing together do not come back together. The MMSC's Retry-After
 // raises it (still capped).
 func (s *Submitter) backoff(n int, retryAfter time.Duration) time.Duration {
-	d := s.cfg.RetryMin
-	for i := 1; i < n && d < s.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.RetryMax)
-	d = d/2 + rand.N(d/2+1)
+	d := backoff.Jitter(backoff.Delay(s.cfg.RetryMin, s.cfg.RetryMax, n-1))
 	return min(max(d, retryAfter), s.cfg.RetryMax)
 }
 
