@@ -56,3 +56,14 @@ func (c *Component) ownIQ(ctx context.Context, to jid.JID, typ string, payload [
 	}
 	return out, nil
 }
+
+// query is the payload of a get that asks for everything under ns: an
+// empty <query xmlns=ns/>.
+func query(ns string) []byte {
+	b, err := xml.Marshal(struct{ XMLName xml.Name }{xml.Name{Space: ns, Local: "query"}})
+	if err != nil {
+		// An xml.Name alone always marshals: this is a bug, not input.
+		panic(fmt.Sprintf("component: marshal %s query: %v", ns, err))
+	}
+	return b
+}
