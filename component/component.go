@@ -318,7 +318,7 @@ func (c *Component) handleIQ(t xmlstream.TokenReadEncoder, el *element) error {
 	if payload != nil {
 		if typ == "get" && payload.XMLName.Space == NSDiscoInfo && payload.XMLName.Local == "query" {
 			if info, ok := c.discoInfo(payload.attr("node")); ok {
-				_, err := xmlstream.Copy(t, reply.Wrap(tokens(info)))
+				_, err := xmlstream.Copy(t, reply.Wrap(info))
 				return err
 			}
 		} else if h := c.h.iq[payload.XMLName.Space+" "+payload.XMLName.Local]; h != nil {
@@ -442,13 +442,18 @@ func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid
 		}
 	}
 	id := randomID()
-	var b bytes.Buffer
+	// The inner IQ is built from attributes, not a stanza.IQ: its to may be
+	// respelled, and a jid.JID would undo that.
+	inner := xml.StartElement{Name: xml.Name{Space: "jabber:client", Local: "iq"}, Attr: []xml.Attr{
+		{Name: xml.Name{Local: "type"}, Value: typ},
+		{Name: xml.Name{Local: "from"}, Value: owner.String()},
+		{Name: xml.Name{Local: "to"}, Value: innerTo},
+		{Name: xml.Name{Local: "id"}, Value: randomID()},
+	}}
 	// mod_privilege insists that the outer type equals the inner one.
-	fmt.Fprintf(&b, `<iq type='%s' to='%s' from='%s' id='%s'><privileged_iq xmlns='%s'><iq xmlns='jabber:client' type='%s' from='%s' to='%s' id='%s'>`,
-		typ, xmlEscape(owner.String()), xmlEscape(c.addr.String()), id, NSPrivilege, typ,
-		xmlEscape(owner.String()), xmlEscape(innerTo), randomID())
-	b.Write(payload)
-	b.WriteString(`</iq></privileged_iq></iq>`)
+	outer := stanza.IQ{Type: stanza.IQType(typ), To: owner, From: c.addr, ID: id}
+	req := outer.Wrap(xmlstream.Wrap(xmlstream.Wrap(tokensOrNil(payload), inner),
+		xml.StartElement{Name: xml.Name{Space: NSPrivilege, Local: "privileged_iq"}}))
 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.IQTimeout)
 	defer cancel()
@@ -462,7 +467,7 @@ func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid
 		delete(c.waiting, id)
 		c.mu.Unlock()
 	}()
-	resp, err := s.SendIQ(ctx, tokens(b.Bytes()))
+	resp, err := s.SendIQ(ctx, req)
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, ErrBounced) {
 			c.failed(host, ReasonBounced)
@@ -565,12 +570,6 @@ type xmlTokenReader = xml.TokenReader
 // tokens turns well-formed XML we built ourselves into a token stream.
 func tokens(b []byte) xml.TokenReader {
 	return xml.NewDecoder(bytes.NewReader(b))
-}
-
-func xmlEscape(s string) string {
-	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), "'", "&#39;")
 }
 
 func randomID() string {

@@ -1,11 +1,12 @@
 package component
 
 import (
-	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"sort"
 
+	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
@@ -20,7 +21,10 @@ type IQ struct {
 	Node    string // the payload's node attribute, if any
 }
 
-// StanzaError is what a handler returns to answer with an error.
+// StanzaError is what a handler returns to answer with an error. It is
+// ours rather than mellium's stanza.Error, which it is written through,
+// because XEP-0050 needs an application condition (<bad-action/>…) that
+// stanza.Error has no place for.
 type StanzaError struct {
 	Type      string // "cancel", "modify", "auth", "wait"
 	Condition string // e.g. "bad-request", "item-not-found"
@@ -31,6 +35,15 @@ type StanzaError struct {
 
 func (e *StanzaError) Error() string {
 	return fmt.Sprintf("%s/%s: %s", e.Type, e.Condition, e.Text)
+}
+
+// TokenReader returns e as an RFC 6120 <error/>.
+func (e *StanzaError) TokenReader() xml.TokenReader {
+	se := stanza.Error{Type: stanza.ErrorType(e.Type), Condition: stanza.Condition(e.Condition)}
+	if e.Text != "" {
+		se.Text = map[string]string{"": e.Text}
+	}
+	return se.Wrap(tokensOrNil(e.Extra))
 }
 
 // IQHandler answers an IQ; the returned bytes are the result's payload
@@ -81,14 +94,12 @@ func (c *Component) SendMessage(ctx context.Context, to jid.JID, body string, ex
 	if s == nil {
 		return ErrNotConnected
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<message type='chat' to='%s' from='%s' id='%s'><body>%s</body>`,
-		xmlEscape(to.String()), xmlEscape(c.addr.String()), randomID(), xmlEscape(body))
+	parts := []xml.TokenReader{bodyTokens(body)}
 	for _, x := range extra {
-		b.Write(x)
+		parts = append(parts, tokens(x))
 	}
-	b.WriteString(`</message>`)
-	if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
+	msg := stanza.Message{To: to, From: c.addr, ID: randomID(), Type: stanza.ChatMessage}
+	if err := s.Send(ctx, msg.Wrap(xmlstream.MultiReader(parts...))); err != nil {
 		return fmt.Errorf("component: message to %s: %w", to, err)
 	}
 	return nil
@@ -106,21 +117,16 @@ func (c *Component) dispatchIQ(s *xmpp.Session, el *element, h IQHandler, payloa
 		defer cancel()
 		result, err := h(ctx, iq)
 		reply := stanza.IQ{ID: id, To: from, From: c.addr, Type: stanza.ResultIQ}
-		var b bytes.Buffer
 		if err != nil {
 			se, ok := err.(*StanzaError)
 			if !ok {
 				c.log.Error("iq handler failed", "from", from.String(), "err", err)
 				se = &StanzaError{Type: "wait", Condition: "internal-server-error", Text: "temporary failure; try again later"}
 			}
-			fmt.Fprintf(&b, `<iq type='error' id='%s' to='%s' from='%s'>%s<error type='%s'><%s xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>`,
-				xmlEscape(id), xmlEscape(from.String()), xmlEscape(c.addr.String()), payload.Raw(), se.Type, se.Condition)
-			if se.Text != "" {
-				fmt.Fprintf(&b, `<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>%s</text>`, xmlEscape(se.Text))
-			}
-			b.Write(se.Extra)
-			b.WriteString(`</error></iq>`)
-			if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
+			reply.Type = stanza.ErrorIQ
+			// The request goes back with the error, as RFC 6120 §8.3.1 allows,
+			// so the requester sees which command failed.
+			if err := s.Send(ctx, reply.Wrap(xmlstream.MultiReader(tokens(payload.Raw()), se.TokenReader()))); err != nil {
 				c.log.Warn("iq error answer", "to", from.String(), "err", err)
 			}
 			return
@@ -152,21 +158,20 @@ func (c *Component) dispatchChat(s *xmpp.Session, el *element) {
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.IQTimeout)
 		defer cancel()
 		if answer := c.h.chat(ctx, from, text); answer != "" {
-			var b bytes.Buffer
-			fmt.Fprintf(&b, `<message type='chat' to='%s' from='%s' id='%s'><body>%s</body></message>`,
-				xmlEscape(from.String()), xmlEscape(c.addr.String()), randomID(), xmlEscape(answer))
-			if err := s.Send(ctx, tokens(b.Bytes())); err != nil {
+			msg := stanza.Message{To: from, From: c.addr, ID: randomID(), Type: stanza.ChatMessage}
+			if err := s.Send(ctx, msg.Wrap(bodyTokens(answer))); err != nil {
 				c.log.Warn("chat answer", "to", from.String(), "err", err)
 			}
 		}
 	}()
 }
 
-func (c *Component) discoInfo(node string) ([]byte, bool) {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<query xmlns='%s'`, NSDiscoInfo)
+// discoInfo answers disco#info for node ("" for the component itself).
+func (c *Component) discoInfo(node string) (xml.TokenReader, bool) {
+	start := xml.StartElement{Name: xml.Name{Space: NSDiscoInfo, Local: "query"}}
+	var parts []xml.TokenReader
 	if node != "" {
-		fmt.Fprintf(&b, ` node='%s'`, xmlEscape(node))
+		start.Attr = []xml.Attr{{Name: xml.Name{Local: "node"}, Value: node}}
 		if c.h.nodes == nil {
 			return nil, false
 		}
@@ -174,27 +179,41 @@ func (c *Component) discoInfo(node string) ([]byte, bool) {
 		if !ok {
 			return nil, false
 		}
-		b.WriteByte('>')
 		for _, id := range info.Identities {
-			fmt.Fprintf(&b, `<identity category='%s' type='%s' name='%s'/>`, xmlEscape(id[0]), xmlEscape(id[1]), xmlEscape(id[2]))
+			parts = append(parts, identity(id[0], id[1], id[2]))
 		}
 		for _, f := range info.Features {
-			fmt.Fprintf(&b, `<feature var='%s'/>`, xmlEscape(f))
+			parts = append(parts, feature(f))
 		}
-		b.WriteString(`</query>`)
-		return b.Bytes(), true
+		return xmlstream.Wrap(xmlstream.MultiReader(parts...), start), true
 	}
 	features := append([]string{NSDiscoInfo}, c.h.features...)
 	sort.Strings(features)
-	fmt.Fprintf(&b, `><identity category='component' type='generic' name='%s'/>`, xmlEscape(c.cfg.Name))
+	parts = append(parts, identity("component", "generic", c.cfg.Name))
 	for i, f := range features {
 		if i > 0 && features[i-1] == f {
 			continue
 		}
-		fmt.Fprintf(&b, `<feature var='%s'/>`, xmlEscape(f))
+		parts = append(parts, feature(f))
 	}
-	b.WriteString(`</query>`)
-	return b.Bytes(), true
+	return xmlstream.Wrap(xmlstream.MultiReader(parts...), start), true
+}
+
+func identity(category, typ, name string) xml.TokenReader {
+	return xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "identity"}, Attr: []xml.Attr{
+		{Name: xml.Name{Local: "category"}, Value: category},
+		{Name: xml.Name{Local: "type"}, Value: typ},
+		{Name: xml.Name{Local: "name"}, Value: name},
+	}})
+}
+
+func feature(ns string) xml.TokenReader {
+	return xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "feature"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: ns}}})
+}
+
+// bodyTokens is a message <body/> holding text.
+func bodyTokens(text string) xml.TokenReader {
+	return xmlstream.Wrap(xmlstream.Token(xml.CharData(text)), xml.StartElement{Name: xml.Name{Local: "body"}})
 }
 
 func tokensOrNil(b []byte) xmlTokenReader {

@@ -1,12 +1,12 @@
 package component
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
 
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 )
 
 // IQ sends payload (one XML element) as an ordinary IQ of type typ ("get"
@@ -29,15 +29,11 @@ func (c *Component) ownIQ(ctx context.Context, to jid.JID, typ string, payload [
 	if s == nil {
 		return nil, ErrNotConnected
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<iq type='%s' to='%s' from='%s' id='%s'>`,
-		xmlEscape(typ), xmlEscape(to.String()), xmlEscape(c.addr.String()), randomID())
-	b.Write(payload)
-	b.WriteString(`</iq>`)
+	iq := stanza.IQ{Type: stanza.IQType(typ), To: to, From: c.addr, ID: randomID()}
 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.OwnIQTimeout)
 	defer cancel()
-	resp, err := s.SendIQ(ctx, tokens(b.Bytes()))
+	resp, err := s.SendIQ(ctx, iq.Wrap(tokensOrNil(payload)))
 	if err != nil {
 		return nil, fmt.Errorf("component: iq to %s: %w", to, err)
 	}
@@ -59,4 +55,15 @@ func (c *Component) ownIQ(ctx context.Context, to jid.JID, typ string, payload [
 		out = append(out, answer.Children[i].Raw()...)
 	}
 	return out, nil
+}
+
+// query is the payload of a get that asks for everything under ns: an
+// empty <query xmlns=ns/>.
+func query(ns string) []byte {
+	b, err := xml.Marshal(struct{ XMLName xml.Name }{xml.Name{Space: ns, Local: "query"}})
+	if err != nil {
+		// An xml.Name alone always marshals: this is a bug, not input.
+		panic(fmt.Sprintf("component: marshal %s query: %v", ns, err))
+	}
+	return b
 }

@@ -1,10 +1,8 @@
 package pep
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/xml"
-	"fmt"
 )
 
 // Namespaces of XEP-0060 and XEP-0084.
@@ -26,17 +24,31 @@ type AvatarInfo struct {
 	URL string
 }
 
+type avatarData struct {
+	XMLName xml.Name `xml:"urn:xmpp:avatar:data data"`
+	// Base64 goes in as inner XML: its alphabet holds nothing XML
+	// escapes, and chardata would scan 100 KB rune by rune to learn that.
+	Base64 []byte `xml:",innerxml"`
+}
+
 // AvatarData returns the <pubsub/> payload that publishes data to the
 // avatar data node under item id.
 func AvatarData(id string, data []byte) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<pubsub xmlns='%s'><publish node='%s'><item id='%s'><data xmlns='%s'>`,
-		NSPubSub, NSAvatarData, attr(id), NSAvatarData)
-	enc := base64.NewEncoder(base64.StdEncoding, &b)
-	enc.Write(data)
-	enc.Close()
-	b.WriteString(`</data></item></publish></pubsub>`)
-	return b.Bytes()
+	return publish(NSAvatarData, id, avatarData{Base64: base64.StdEncoding.AppendEncode(nil, data)})
+}
+
+type avatarMetadata struct {
+	XMLName xml.Name   `xml:"urn:xmpp:avatar:metadata metadata"`
+	Infos   []infoElem `xml:"info"`
+}
+
+type infoElem struct {
+	Bytes  int    `xml:"bytes,attr"`
+	ID     string `xml:"id,attr"`
+	Type   string `xml:"type,attr"`
+	Width  int    `xml:"width,attr"`
+	Height int    `xml:"height,attr"`
+	URL    string `xml:"url,attr,omitempty"`
 }
 
 // AvatarMetadata returns the <pubsub/> payload that announces infos, the
@@ -44,36 +56,26 @@ func AvatarData(id string, data []byte) []byte {
 // XEP-0084 requires one, and servers converting to vCard read only the
 // first); the others may be other sizes and formats, fetched by URL.
 func AvatarMetadata(infos ...AvatarInfo) []byte {
-	var b bytes.Buffer
 	id := ""
 	if len(infos) > 0 {
 		id = infos[0].ID
 	}
-	fmt.Fprintf(&b, `<pubsub xmlns='%s'><publish node='%s'><item id='%s'><metadata xmlns='%s'>`,
-		NSPubSub, NSAvatarMetadata, attr(id), NSAvatarMetadata)
+	m := avatarMetadata{Infos: make([]infoElem, 0, len(infos))}
 	for _, in := range infos {
-		fmt.Fprintf(&b, `<info bytes='%d' id='%s' type='%s' width='%d' height='%d'`,
-			in.Bytes, attr(in.ID), attr(in.Type), in.Width, in.Height)
-		if in.URL != "" {
-			fmt.Fprintf(&b, ` url='%s'`, attr(in.URL))
-		}
-		b.WriteString(`/>`)
+		m.Infos = append(m.Infos, infoElem{Bytes: in.Bytes, ID: in.ID, Type: in.Type, Width: in.Width, Height: in.Height, URL: in.URL})
 	}
-	b.WriteString(`</metadata></item></publish></pubsub>`)
-	return b.Bytes()
-}
-
-func attr(s string) string {
-	var b bytes.Buffer
-	xml.EscapeText(&b, []byte(s))
-	return b.String()
+	return publish(NSAvatarMetadata, id, m)
 }
 
 // NSNick is XEP-0172 User Nickname.
 const NSNick = "http://jabber.org/protocol/nick"
 
+type nickElem struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/nick nick"`
+	Nick    string   `xml:",chardata"`
+}
+
 // Nick returns the <pubsub/> payload that publishes nick (XEP-0172).
 func Nick(nick string) []byte {
-	return []byte(fmt.Sprintf(`<pubsub xmlns='%s'><publish node='%s'><item id='current'><nick xmlns='%s'>%s</nick></item></publish></pubsub>`,
-		NSPubSub, NSNick, NSNick, attr(nick)))
+	return publish(NSNick, "current", nickElem{Nick: nick})
 }

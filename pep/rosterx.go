@@ -1,8 +1,7 @@
 package pep
 
 import (
-	"bytes"
-	"fmt"
+	"encoding/xml"
 
 	"mmsprofile/outbox"
 )
@@ -10,18 +9,23 @@ import (
 // NSRosterX is XEP-0144 Roster Item Exchange.
 const NSRosterX = "http://jabber.org/protocol/rosterx"
 
+type rosterX struct {
+	XMLName xml.Name     `xml:"http://jabber.org/protocol/rosterx x"`
+	Items   []rosterItem `xml:"item"`
+}
+
+type rosterItem struct {
+	Action string `xml:"action,attr"`
+	JID    string `xml:"jid,attr"`
+	Name   string `xml:"name,attr,omitempty"`
+}
+
 // RosterExchange returns an <x/> suggesting contacts to add; the user's
 // client asks them before adding anything.
 func RosterExchange(contacts []outbox.Contact) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<x xmlns='%s'>`, NSRosterX)
+	x := rosterX{Items: make([]rosterItem, 0, len(contacts))}
 	for _, c := range contacts {
-		fmt.Fprintf(&b, `<item action='add' jid='%s'`, attr(c.JID))
-		if c.Name != "" {
-			fmt.Fprintf(&b, ` name='%s'`, attr(c.Name))
-		}
-		b.WriteString(`/>`)
+		x.Items = append(x.Items, rosterItem{Action: "add", JID: c.JID, Name: c.Name})
 	}
-	b.WriteString(`</x>`)
-	return b.Bytes()
+	return mustMarshal("roster exchange", x)
 }

@@ -37,15 +37,24 @@ type prop struct {
 // Empty reports whether v has no property.
 func (v VCard4) Empty() bool { return len(v.props) == 0 }
 
+type vcardElem struct {
+	XMLName xml.Name `xml:"urn:ietf:params:xml:ns:vcard-4.0 vcard"`
+	// Props are written as they were kept: a property read from a server
+	// goes out byte for byte, so an extension we do not know survives.
+	Props []byte `xml:",innerxml"`
+}
+
+func (v VCard4) elem() vcardElem {
+	var e vcardElem
+	for _, p := range v.props {
+		e.Props = append(e.Props, p.raw...)
+	}
+	return e
+}
+
 // Marshal returns the <vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'/>.
 func (v VCard4) Marshal() []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<vcard xmlns='%s'>`, NSVCard4)
-	for _, p := range v.props {
-		b.Write(p.raw)
-	}
-	b.WriteString(`</vcard>`)
-	return b.Bytes()
+	return mustMarshal("vcard4", v.elem())
 }
 
 // VCard4Publish returns the <pubsub/> payload that publishes v as item
@@ -54,17 +63,23 @@ func (v VCard4) Marshal() []byte {
 // precondition-not-met, and the PEP defaults (contacts may read, one
 // item) are what XEP-0292 expects.
 func VCard4Publish(v VCard4) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<pubsub xmlns='%s'><publish node='%s'><item id='current'>`, NSPubSub, NodeVCard4)
-	b.Write(v.Marshal())
-	b.WriteString(`</item></publish></pubsub>`)
-	return b.Bytes()
+	return publish(NodeVCard4, "current", v.elem())
+}
+
+type pubsubItems struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/pubsub pubsub"`
+	Items   struct {
+		Node     string `xml:"node,attr"`
+		MaxItems int    `xml:"max_items,attr"`
+	} `xml:"items"`
 }
 
 // VCard4Request is the <pubsub/> payload of an IQ get that reads the
 // current vCard4 item.
 func VCard4Request() []byte {
-	return []byte(fmt.Sprintf(`<pubsub xmlns='%s'><items node='%s' max_items='1'/></pubsub>`, NSPubSub, NodeVCard4))
+	var q pubsubItems
+	q.Items.Node, q.Items.MaxItems = NodeVCard4, 1
+	return mustMarshal("vcard4 request", q)
 }
 
 // tempNode is any element of a vcard-temp document, read by local name.
@@ -118,34 +133,35 @@ func VCard4FromTemp(raw []byte) (VCard4, error) {
 		}
 	}
 	var v VCard4
-	add := func(name string, body func(b *bytes.Buffer) bool) {
-		var b bytes.Buffer
-		b.WriteString("<" + name + ">")
-		if !body(&b) {
+	// add keeps the property name with children, unless there are none.
+	add := func(name string, children []xNode) {
+		if len(children) == 0 {
 			return
 		}
-		b.WriteString("</" + name + ">")
-		v.props = append(v.props, prop{name: name, raw: b.Bytes()})
+		raw := mustMarshal("vcard4 "+name, xNode{XMLName: xml.Name{Local: name}, Children: children})
+		v.props = append(v.props, prop{name: name, raw: raw})
 	}
 	// text adds one property per element of kind from, as <to><typ>…</typ></to>.
 	text := func(from, to, typ string) {
 		for _, n := range byName[from] {
-			s := strings.TrimSpace(n.Text)
-			add(to, func(b *bytes.Buffer) bool { return s != "" && elem(b, typ, s) })
+			if s := strings.TrimSpace(n.Text); s != "" {
+				add(to, []xNode{leaf(typ, s)})
+			}
 		}
 	}
 	text("FN", "fn", "text")
 	for _, n := range byName["N"] {
-		add("n", func(b *bytes.Buffer) bool {
-			// RFC 6351 requires all five components, empty ones included.
-			some := false
-			for _, c := range [][2]string{{"FAMILY", "surname"}, {"GIVEN", "given"}, {"MIDDLE", "additional"}, {"PREFIX", "prefix"}, {"SUFFIX", "suffix"}} {
-				s := n.child(c[0])
-				some = some || s != ""
-				always(b, c[1], s)
-			}
-			return some
-		})
+		// RFC 6351 requires all five components, empty ones included.
+		var parts []xNode
+		some := false
+		for _, c := range [][2]string{{"FAMILY", "surname"}, {"GIVEN", "given"}, {"MIDDLE", "additional"}, {"PREFIX", "prefix"}, {"SUFFIX", "suffix"}} {
+			s := n.child(c[0])
+			some = some || s != ""
+			parts = append(parts, leaf(c[1], s))
+		}
+		if some {
+			add("n", parts)
+		}
 	}
 	text("NICKNAME", "nickname", "text")
 	for _, n := range byName["BDAY"] {
@@ -154,125 +170,87 @@ func VCard4FromTemp(raw []byte) (VCard4, error) {
 		if strings.Trim(s, "0123456789-") != "" {
 			typ = "text" // "circa 1800" and the like: RFC 6350 allows text
 		}
-		add("bday", func(b *bytes.Buffer) bool { return s != "" && elem(b, typ, s) })
+		if s != "" {
+			add("bday", []xNode{leaf(typ, s)})
+		}
 	}
 	text("DESC", "note", "text")
 	text("NOTE", "note", "text")
 	text("TITLE", "title", "text")
 	text("ROLE", "role", "text")
 	for _, n := range byName["ORG"] {
-		add("org", func(b *bytes.Buffer) bool {
-			name := n.child("ORGNAME")
-			var units []string
-			for _, c := range n.Children {
-				if c.XMLName.Local == "ORGUNIT" && strings.TrimSpace(c.Text) != "" {
-					units = append(units, strings.TrimSpace(c.Text))
-				}
+		name := n.child("ORGNAME")
+		var units []xNode
+		for _, c := range n.Children {
+			if c.XMLName.Local == "ORGUNIT" && strings.TrimSpace(c.Text) != "" {
+				units = append(units, leaf("text", strings.TrimSpace(c.Text)))
 			}
-			if name == "" && len(units) == 0 {
-				return false
-			}
-			always(b, "text", name)
-			for _, u := range units {
-				always(b, "text", u)
-			}
-			return true
-		})
+		}
+		if name != "" || len(units) > 0 {
+			add("org", append([]xNode{leaf("text", name)}, units...))
+		}
 	}
 	for _, n := range byName["EMAIL"] {
-		add("email", func(b *bytes.Buffer) bool {
-			s := n.child("USERID")
-			if s == "" {
-				return false
-			}
-			params(b, n)
-			return elem(b, "text", s)
-		})
+		if s := n.child("USERID"); s != "" {
+			add("email", append(params(n), leaf("text", s)))
+		}
 	}
 	for _, n := range byName["TEL"] {
-		add("tel", func(b *bytes.Buffer) bool {
-			s := n.child("NUMBER")
-			if s == "" {
-				return false
-			}
-			params(b, n, "VOICE", "FAX", "CELL", "VIDEO", "PAGER", "TEXT")
+		if s := n.child("NUMBER"); s != "" {
 			// A tel: URI has no spaces; RFC 3966 takes "-" as the visual
 			// separator.
-			return elem(b, "uri", "tel:"+strings.Join(strings.Fields(s), "-"))
-		})
+			add("tel", append(params(n, "VOICE", "FAX", "CELL", "VIDEO", "PAGER", "TEXT"),
+				leaf("uri", "tel:"+strings.Join(strings.Fields(s), "-"))))
+		}
 	}
 	for _, n := range byName["ADR"] {
-		add("adr", func(b *bytes.Buffer) bool {
-			var parts bytes.Buffer
-			some := false
-			for _, c := range [][2]string{{"POBOX", "pobox"}, {"EXTADD", "ext"}, {"STREET", "street"}, {"LOCALITY", "locality"}, {"REGION", "region"}, {"PCODE", "code"}, {"CTRY", "country"}} {
-				s := n.child(c[0])
-				some = some || s != ""
-				always(&parts, c[1], s)
-			}
-			if !some {
-				return false
-			}
-			params(b, n)
-			b.Write(parts.Bytes())
-			return true
-		})
+		var parts []xNode
+		some := false
+		for _, c := range [][2]string{{"POBOX", "pobox"}, {"EXTADD", "ext"}, {"STREET", "street"}, {"LOCALITY", "locality"}, {"REGION", "region"}, {"PCODE", "code"}, {"CTRY", "country"}} {
+			s := n.child(c[0])
+			some = some || s != ""
+			parts = append(parts, leaf(c[1], s))
+		}
+		if some {
+			add("adr", append(params(n), parts...))
+		}
 	}
 	for _, n := range byName["JABBERID"] {
-		s := strings.TrimSpace(n.Text)
-		add("impp", func(b *bytes.Buffer) bool { return s != "" && elem(b, "uri", "xmpp:"+s) })
+		if s := strings.TrimSpace(n.Text); s != "" {
+			add("impp", []xNode{leaf("uri", "xmpp:"+s)})
+		}
 	}
 	text("URL", "url", "uri")
 	return v, nil
 }
 
-// params writes the home/work type (and, for TEL, the kinds named in
+// xNode is an xCard element as written: text or children, in no namespace
+// of its own so that it reads as NSVCard4 under the <vcard/> it goes in.
+type xNode struct {
+	XMLName xml.Name
+	Text    string `xml:",chardata"`
+	// Children name themselves with XMLName.
+	Children []xNode
+}
+
+func leaf(name, s string) xNode {
+	return xNode{XMLName: xml.Name{Local: name}, Text: xmlChars(s)}
+}
+
+// params returns the home/work type (and, for TEL, the kinds named in
 // extra, lower-cased) as RFC 6351 <parameters/>, when the element says any.
-func params(b *bytes.Buffer, n *tempNode, extra ...string) {
-	var types []string
+func params(n *tempNode, extra ...string) []xNode {
+	var types []xNode
 	for _, t := range append([]string{"HOME", "WORK"}, extra...) {
 		if n.has(t) {
-			types = append(types, strings.ToLower(t))
+			types = append(types, leaf("text", strings.ToLower(t)))
 		}
 	}
 	if len(types) == 0 {
-		return
+		return nil
 	}
-	b.WriteString("<parameters><type>")
-	for _, t := range types {
-		elem(b, "text", t)
-	}
-	b.WriteString("</type></parameters>")
-}
-
-// elem writes <name>s</name> and reports true, for use as add's body.
-func elem(b *bytes.Buffer, name, s string) bool {
-	always(b, name, s)
-	return true
-}
-
-// always writes <name>s</name>, or <name/> when s is empty.
-func always(b *bytes.Buffer, name, s string) {
-	if s == "" {
-		b.WriteString("<" + name + "/>")
-		return
-	}
-	b.WriteString("<" + name + ">")
-	escapeText(b, s)
-	b.WriteString("</" + name + ">")
-}
-
-// escapeText writes s as XML text, dropping characters XML 1.0 cannot
-// carry (a control byte in a status line must not make the server refuse
-// the whole publish).
-func escapeText(b *bytes.Buffer, s string) {
-	s = strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
-			return r
-		}
-		return -1
-	}, s)
-	_ = xml.EscapeText(b, []byte(s)) // a bytes.Buffer does not fail
+	typ := xNode{XMLName: xml.Name{Local: "type"}, Children: types}
+	return []xNode{{XMLName: xml.Name{Local: "parameters"}, Children: []xNode{typ}}}
 }
 
 // VCard4FromItems reads the <vcard/> out of the answer to VCard4Request.

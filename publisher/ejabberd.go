@@ -135,7 +135,7 @@ func (p *Publisher) publishViaAPI(ctx context.Context, owner jid.JID, changes []
 // readVCardAsComponent returns owner's <vCard/> as the server stores it,
 // or nil when there is none yet.
 func (p *Publisher) readVCardAsComponent(ctx context.Context, owner jid.JID) ([]byte, error) {
-	raw, err := p.w.IQ(ctx, owner, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
+	raw, err := p.w.IQ(ctx, owner, "get", vcardTempQuery())
 	var iqErr *component.IQError
 	switch {
 	case err == nil:

@@ -49,7 +49,7 @@ func (p *Publisher) converts(ctx context.Context, owner jid.JID) bool {
 	if ok {
 		return v
 	}
-	answer, err := p.w.PrivilegedIQ(ctx, owner, "get", []byte(`<query xmlns='http://jabber.org/protocol/disco#info'/>`))
+	answer, err := p.w.PrivilegedIQ(ctx, owner, "get", discoInfoQuery())
 	if err != nil {
 		// Without disco#info permission we cannot ask; a server that does
 		// not convert is the safe guess (we then write both sides).
@@ -156,7 +156,7 @@ func nonEmpty(s *string) *string {
 // own and writes it back, so what the user set from a client survives. It
 // returns the document it wrote.
 func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) ([]byte, error) {
-	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
+	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
 	var iqErr *component.IQError
 	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
 		raw, err = nil, nil // no vCard yet

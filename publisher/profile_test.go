@@ -45,8 +45,7 @@ func sets(w *fakeServer) []string {
 		case strings.HasPrefix(iq, "set <vCard"):
 			out = append(out, "vcard-temp")
 		case strings.HasPrefix(iq, "set <pubsub"):
-			i := strings.Index(iq, "node='") + len("node='")
-			out = append(out, iq[i:i+strings.IndexByte(iq[i:], '\'')])
+			out = append(out, pepNode(iq))
 		}
 	}
 	return out
@@ -185,15 +184,24 @@ func TestProfileMoodOnlyWhenEnabled(t *testing.T) {
 		drainAll(t, p, st)
 		var moods []string
 		for _, iq := range w.iqs {
-			if strings.Contains(iq, "http://jabber.org/protocol/mood") {
+			if pepNode(iq) == "http://jabber.org/protocol/mood" {
 				moods = append(moods, iq)
 			}
+		}
+		var mood struct {
+			Undefined *struct{} `xml:"undefined"`
+			Text      string    `xml:"text"`
 		}
 		switch {
 		case !enabled && len(moods) != 0:
 			t.Errorf("mood published while off: %q", moods)
-		case enabled && (len(moods) != 1 || !strings.Contains(moods[0], "<undefined/><text>At the beach</text>")):
+		case enabled && len(moods) != 1:
 			t.Errorf("mood while on: %q", moods)
+		case enabled:
+			if err := xml.Unmarshal([]byte(element(moods[0], "http://jabber.org/protocol/mood", "mood")), &mood); err != nil ||
+				mood.Undefined == nil || mood.Text != "At the beach" {
+				t.Errorf("mood while on: %q (%v)", moods, err)
+			}
 		}
 	}
 }

@@ -2,10 +2,12 @@ package publisher
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -124,8 +126,8 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 			return nil, &component.IQError{Inner: true, Type: "cancel", Condition: "item-not-found"}
 		}
 		return []byte(`<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:vcard4'><item id='current'>` + f.vcard4 + `</item></items></pubsub>`), nil
-	case typ == "set" && strings.Contains(p, "node='urn:xmpp:vcard4'"):
-		f.vcard4 = p[strings.Index(p, "<vcard"):strings.Index(p, "</item>")]
+	case typ == "set" && pepNode(p) == "urn:xmpp:vcard4":
+		f.vcard4 = element(p, "urn:ietf:params:xml:ns:vcard-4.0", "vcard")
 	case typ == "get" && strings.Contains(p, "disco#info"):
 		if f.converts {
 			return []byte(`<query xmlns='http://jabber.org/protocol/disco#info'><feature var='urn:xmpp:pep-vcard-conversion:0'/></query>`), nil
@@ -209,9 +211,9 @@ func TestAvatarThenVCardPhoto(t *testing.T) {
 	var kinds []string
 	for _, iq := range w.iqs {
 		switch {
-		case strings.Contains(iq, "urn:xmpp:avatar:data"):
+		case pepNode(iq) == "urn:xmpp:avatar:data":
 			kinds = append(kinds, "data")
-		case strings.Contains(iq, "urn:xmpp:avatar:metadata"):
+		case pepNode(iq) == "urn:xmpp:avatar:metadata":
 			kinds = append(kinds, "metadata")
 		case strings.HasPrefix(iq, "set <vCard"):
 			kinds = append(kinds, "vcard")
@@ -349,18 +351,25 @@ func TestAvatarRenditionsListedByURL(t *testing.T) {
 	small, big := storetest.MakeRendition("s", 512, 300), storetest.MakeRendition("b", 1024, 900)
 	a := storetest.MakeAvatar("a", 200)
 	a.Renditions = []storage.Rendition{big, small}
+	type info struct {
+		Bytes  int    `xml:"bytes,attr"`
+		ID     string `xml:"id,attr"`
+		Type   string `xml:"type,attr"`
+		Width  int    `xml:"width,attr"`
+		Height int    `xml:"height,attr"`
+		URL    string `xml:"url,attr"`
+	}
+	png := info{200, a.ID, "image/png", 128, 128, ""}
 	for _, tt := range []struct {
 		name, publicURL string
-		want            []string
+		want            []info
 	}{
-		{"with public url", "https://xmpp.example.org/mms/", []string{
-			`<info bytes='200' id='` + a.ID + `' type='image/png' width='128' height='128'/>`,
-			`<info bytes='300' id='` + small.ID + `' type='image/jpeg' width='512' height='512' url='https://xmpp.example.org/mms/avatar/` + small.ID + `.jpg'/>`,
-			`<info bytes='900' id='` + big.ID + `' type='image/jpeg' width='1024' height='1024' url='https://xmpp.example.org/mms/avatar/` + big.ID + `.jpg'/>`,
+		{"with public url", "https://xmpp.example.org/mms/", []info{
+			png,
+			{300, small.ID, "image/jpeg", 512, 512, "https://xmpp.example.org/mms/avatar/" + small.ID + ".jpg"},
+			{900, big.ID, "image/jpeg", 1024, 1024, "https://xmpp.example.org/mms/avatar/" + big.ID + ".jpg"},
 		}},
-		{"without", "", []string{
-			`<info bytes='200' id='` + a.ID + `' type='image/png' width='128' height='128'/>`,
-		}},
+		{"without", "", []info{png}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &fakeServer{}
@@ -374,13 +383,17 @@ func TestAvatarRenditionsListedByURL(t *testing.T) {
 			}
 			var meta string
 			for _, iq := range w.iqs {
-				if strings.Contains(iq, "urn:xmpp:avatar:metadata") {
+				if pepNode(iq) == "urn:xmpp:avatar:metadata" {
 					meta = iq
 				}
 			}
-			want := `<item id='` + a.ID + `'><metadata xmlns='urn:xmpp:avatar:metadata'>` + strings.Join(tt.want, "") + `</metadata></item>`
-			if !strings.Contains(meta, want) {
-				t.Fatalf("metadata\n%s\nwant\n%s", meta, want)
+			var got struct {
+				ID    string `xml:"id,attr"`
+				Infos []info `xml:"urn:xmpp:avatar:metadata metadata>info"`
+			}
+			if err := xml.Unmarshal([]byte(element(meta, "http://jabber.org/protocol/pubsub", "item")), &got); err != nil ||
+				got.ID != a.ID || !reflect.DeepEqual(got.Infos, tt.want) {
+				t.Fatalf("metadata\n%s\nwant item %s with %+v (%v)", meta, a.ID, tt.want, err)
 			}
 			if !strings.Contains(w.vcard, "<TYPE>image/png</TYPE>") || strings.Contains(w.vcard, "jpeg") {
 				t.Errorf("vcard photo is not the PNG alone:\n%s", w.vcard)

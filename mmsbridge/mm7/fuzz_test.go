@@ -76,7 +76,11 @@ func FuzzParse(f *testing.F) {
 		if req != nil {
 			a.namespace, a.txID, a.version = req.Namespace, req.TransactionID, req.MM7Version
 		}
-		checkWellFormed(t, a.marshal())
+		b, err := a.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkWellFormed(t, b)
 	})
 }
 

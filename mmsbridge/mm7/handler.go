@@ -311,7 +311,12 @@ func (h *handler) report(w http.ResponseWriter, r *http.Request, req *Request) {
 }
 
 func (h *handler) write(w http.ResponseWriter, a answer) {
-	body := a.marshal()
+	body, err := a.marshal()
+	if err != nil {
+		h.log.Error("mm7: answer", "err", err)
+		http.Error(w, "", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 	w.WriteHeader(a.httpStatus())

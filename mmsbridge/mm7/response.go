@@ -1,8 +1,7 @@
 package mm7
 
 import (
-	"bytes"
-	"encoding/xml"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -31,11 +30,10 @@ func (a answer) httpStatus() int {
 	return 200
 }
 
-// marshal writes the envelope. It is written by hand rather than with
-// xml.Marshal so the layout matches the shapes MMSCs are tested against:
+// marshal writes the envelope in the layout MMSCs are tested against:
 // TransactionID with mustUnderstand in the Header, the MM7 element with a
 // default namespace, unqualified faultcode/faultstring/detail.
-func (a answer) marshal() []byte {
+func (a answer) marshal() ([]byte, error) {
 	ns := a.namespace
 	if ns == "" {
 		ns = NSDefault
@@ -44,41 +42,42 @@ func (a answer) marshal() []byte {
 	if version == "" {
 		version = defaultVersion(ns)
 	}
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	b.WriteString(`<env:Envelope xmlns:env="` + NSEnvelope + `">` + "\n")
+	w := newSOAPWriter()
+	w.start("env:Envelope", "xmlns:env", NSEnvelope)
 	if a.txID != "" {
-		b.WriteString(`  <env:Header>` + "\n")
-		b.WriteString(`    <mm7:TransactionID xmlns:mm7="` + esc(ns) + `" env:mustUnderstand="1">` + esc(a.txID) + "</mm7:TransactionID>\n")
-		b.WriteString(`  </env:Header>` + "\n")
+		w.start("env:Header")
+		w.text("mm7:TransactionID", a.txID, "xmlns:mm7", ns, "env:mustUnderstand", "1")
+		w.end("env:Header")
 	}
-	b.WriteString("  <env:Body>\n")
-	indent := "    "
+	w.start("env:Body")
 	if a.fault {
 		fc := a.code.faultCode()
-		b.WriteString("    <env:Fault>\n")
-		b.WriteString("      <faultcode>env:" + fc + "</faultcode>\n")
-		b.WriteString("      <faultstring>" + fc + " error</faultstring>\n")
-		b.WriteString("      <detail>\n")
-		indent = "        "
+		w.start("env:Fault")
+		w.text("faultcode", "env:"+fc)
+		w.text("faultstring", fc+" error")
+		w.start("detail")
 	}
-	b.WriteString(indent + "<" + a.element + ` xmlns="` + esc(ns) + `">` + "\n")
-	b.WriteString(indent + "  <MM7Version>" + esc(version) + "</MM7Version>\n")
-	b.WriteString(indent + "  <Status>\n")
-	b.WriteString(indent + "    <StatusCode>" + strconv.Itoa(int(a.code)) + "</StatusCode>\n")
-	b.WriteString(indent + "    <StatusText>" + esc(a.code.Text()) + "</StatusText>\n")
+	w.start(a.element, "xmlns", ns)
+	w.text("MM7Version", version)
+	w.start("Status")
+	w.text("StatusCode", strconv.Itoa(int(a.code)))
+	w.text("StatusText", a.code.Text())
 	if d := truncate(a.details, maxDetails); d != "" {
-		b.WriteString(indent + "    <Details>" + esc(d) + "</Details>\n")
+		w.text("Details", d)
 	}
-	b.WriteString(indent + "  </Status>\n")
-	b.WriteString(indent + "</" + a.element + ">\n")
+	w.end("Status")
+	w.end(a.element)
 	if a.fault {
-		b.WriteString("      </detail>\n")
-		b.WriteString("    </env:Fault>\n")
+		w.end("detail")
+		w.end("env:Fault")
 	}
-	b.WriteString("  </env:Body>\n")
-	b.WriteString("</env:Envelope>\n")
-	return []byte(b.String())
+	w.end("env:Body")
+	w.end("env:Envelope")
+	b, err := w.bytes()
+	if err != nil {
+		return nil, fmt.Errorf("mm7: marshal %s: %w", a.element, err)
+	}
+	return b, nil
 }
 
 // defaultVersion is the MM7Version to state when the request gave none:
@@ -88,14 +87,6 @@ func defaultVersion(ns string) string {
 		return "5.3.0"
 	}
 	return "6.8.0"
-}
-
-// esc escapes text for element content and attribute values; characters
-// XML cannot carry become U+FFFD.
-func esc(s string) string {
-	var b bytes.Buffer
-	_ = xml.EscapeText(&b, []byte(s)) // writes to a bytes.Buffer cannot fail
-	return b.String()
 }
 
 // truncate cuts s to at most n bytes on a rune boundary.

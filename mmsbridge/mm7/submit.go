@@ -291,7 +291,10 @@ func (s *Submitter) Submit(ctx context.Context, sub Submission) (SubmitResult, e
 func (s *Submitter) attempt(ctx context.Context, b *builtSubmit, tx string) (rsp submitAnswer, retryAfter time.Duration, err error) {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	contentType, body := b.request(tx, s.now())
+	contentType, body, err := b.request(tx, s.now())
+	if err != nil {
+		return rsp, 0, &SubmitError{Text: "request could not be built", Err: err}
+	}
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return rsp, 0, &SubmitError{Text: "request could not be built", Err: err}

@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/xml"
 	"fmt"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,7 +75,10 @@ func (s *Submitter) build(sub Submission) (*builtSubmit, error) {
 func relatedContent(text string, img []byte, imgType string) (contentType string, body []byte, err error) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
-	smil := smilFor(text != "")
+	smil, err := smilFor(text != "")
+	if err != nil {
+		return "", nil, err
+	}
 	parts := []struct {
 		header textproto.MIMEHeader
 		body   []byte
@@ -81,7 +86,7 @@ func relatedContent(text string, img []byte, imgType string) (contentType string
 		{textproto.MIMEHeader{
 			"Content-Type": {"application/smil; charset=utf-8"},
 			"Content-Id":   {"<smil>"},
-		}, []byte(smil)},
+		}, smil},
 		{textproto.MIMEHeader{
 			"Content-Type":              {imgType},
 			"Content-Id":                {"<image>"},
@@ -123,20 +128,50 @@ func relatedContent(text string, img []byte, imgType string) (contentType string
 	return ct, buf.Bytes(), nil
 }
 
+type smil struct {
+	XMLName xml.Name `xml:"smil"`
+	Root    struct {
+		Width  int `xml:"width,attr"`
+		Height int `xml:"height,attr"`
+	} `xml:"head>layout>root-layout"`
+	Regions []smilRegion `xml:"head>layout>region"`
+	Par     struct {
+		Dur  string   `xml:"dur,attr"`
+		Img  smilRef  `xml:"img"`
+		Text *smilRef `xml:"text"`
+	} `xml:"body>par"`
+}
+
+type smilRegion struct {
+	ID     string `xml:"id,attr"`
+	Top    string `xml:"top,attr"`
+	Left   string `xml:"left,attr"`
+	Width  string `xml:"width,attr"`
+	Height string `xml:"height,attr"`
+	Fit    string `xml:"fit,attr"`
+}
+
+type smilRef struct {
+	Src    string `xml:"src,attr"`
+	Region string `xml:"region,attr"`
+}
+
 // smilFor is the one-slide presentation: the picture above the text.
-func smilFor(withText bool) string {
-	var b strings.Builder
-	b.WriteString(`<smil><head><layout><root-layout width="320" height="480"/>`)
-	b.WriteString(`<region id="Image" top="0" left="0" width="100%" height="70%" fit="meet"/>`)
+func smilFor(withText bool) ([]byte, error) {
+	var p smil
+	p.Root.Width, p.Root.Height = 320, 480
+	p.Regions = []smilRegion{{"Image", "0", "0", "100%", "70%", "meet"}}
+	p.Par.Dur = "5000ms"
+	p.Par.Img = smilRef{"cid:image", "Image"}
 	if withText {
-		b.WriteString(`<region id="Text" top="70%" left="0" width="100%" height="30%" fit="scroll"/>`)
+		p.Regions = append(p.Regions, smilRegion{"Text", "70%", "0", "100%", "30%", "scroll"})
+		p.Par.Text = &smilRef{"cid:text", "Text"}
 	}
-	b.WriteString(`</layout></head><body><par dur="5000ms"><img src="cid:image" region="Image"/>`)
-	if withText {
-		b.WriteString(`<text src="cid:text" region="Text"/>`)
+	b, err := xml.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("mm7: marshal smil: %w", err)
 	}
-	b.WriteString(`</par></body></smil>`)
-	return b.String()
+	return b, nil
 }
 
 // textCTE labels text that is not plain ASCII as 8bit. HTTP carries any
@@ -181,7 +216,11 @@ func base64Lines(b []byte) []byte {
 }
 
 // request is the HTTP body of one attempt and its Content-Type.
-func (b *builtSubmit) request(tx string, now time.Time) (contentType string, body []byte) {
+func (b *builtSubmit) request(tx string, now time.Time) (contentType string, body []byte, err error) {
+	env, err := b.envelope(tx, now)
+	if err != nil {
+		return "", nil, err
+	}
 	soapID := "soap-" + tx
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -190,7 +229,7 @@ func (b *builtSubmit) request(tx string, now time.Time) (contentType string, bod
 		"Content-Type": {`text/xml; charset="utf-8"`},
 		"Content-Id":   {"<" + soapID + ">"},
 	})
-	_, _ = pw.Write(b.envelope(tx, now))
+	_, _ = pw.Write(env)
 	h := textproto.MIMEHeader{
 		"Content-Type": {b.contentType},
 		"Content-Id":   {"<" + b.contentID + ">"},
@@ -205,70 +244,66 @@ func (b *builtSubmit) request(tx string, now time.Time) (contentType string, bod
 		"type":     "text/xml",
 		"start":    "<" + soapID + ">",
 		"boundary": w.Boundary(),
-	}), buf.Bytes()
+	}), buf.Bytes(), nil
 }
 
-// envelope writes the SOAP part. Like answer.marshal it is written by hand
-// so the layout is the one MMSCs are tested against, and the elements come
-// in the schema's sequence order, which strict MMSCs validate.
-func (b *builtSubmit) envelope(tx string, now time.Time) []byte {
+// envelope writes the SOAP part, in the layout of answer.marshal, with
+// the elements in the schema's sequence order, which strict MMSCs
+// validate.
+func (b *builtSubmit) envelope(tx string, now time.Time) ([]byte, error) {
 	c, sub := b.cfg, b.sub
-	var w strings.Builder
-	line := func(indent int, s string) {
-		w.WriteString(strings.Repeat("  ", indent))
-		w.WriteString(s)
-		w.WriteString("\n")
-	}
-	elem := func(indent int, name, value string) {
-		line(indent, "<"+name+">"+esc(value)+"</"+name+">")
-	}
-	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	line(0, `<env:Envelope xmlns:env="`+NSEnvelope+`">`)
-	line(1, `<env:Header>`)
-	line(2, `<mm7:TransactionID xmlns:mm7="`+esc(c.Namespace)+`" env:mustUnderstand="1">`+esc(tx)+`</mm7:TransactionID>`)
-	line(1, `</env:Header>`)
-	line(1, `<env:Body>`)
-	line(2, `<SubmitReq xmlns="`+esc(c.Namespace)+`">`)
-	elem(3, "MM7Version", c.MM7Version)
-	line(3, "<SenderIdentification>")
+	w := newSOAPWriter()
+	w.start("env:Envelope", "xmlns:env", NSEnvelope)
+	w.start("env:Header")
+	w.text("mm7:TransactionID", tx, "xmlns:mm7", c.Namespace, "env:mustUnderstand", "1")
+	w.end("env:Header")
+	w.start("env:Body")
+	w.start("SubmitReq", "xmlns", c.Namespace)
+	w.text("MM7Version", c.MM7Version)
+	w.start("SenderIdentification")
 	if c.VASPID != "" {
-		elem(4, "VASPID", c.VASPID)
+		w.text("VASPID", c.VASPID)
 	}
 	if c.VASID != "" {
-		elem(4, "VASID", c.VASID)
+		w.text("VASID", c.VASID)
 	}
 	if c.SenderAddress != "" {
-		line(4, "<SenderAddress>")
-		elem(5, b.fromElement, c.SenderAddress)
-		line(4, "</SenderAddress>")
+		w.start("SenderAddress")
+		w.text(b.fromElement, c.SenderAddress)
+		w.end("SenderAddress")
 	}
-	line(3, "</SenderIdentification>")
-	line(3, "<Recipients>")
-	line(4, "<To>")
-	elem(5, b.toElement, sub.To)
-	line(4, "</To>")
-	line(3, "</Recipients>")
+	w.end("SenderIdentification")
+	w.start("Recipients")
+	w.start("To")
+	w.text(b.toElement, sub.To)
+	w.end("To")
+	w.end("Recipients")
 	if c.ServiceCode != "" {
-		elem(3, "ServiceCode", c.ServiceCode)
+		w.text("ServiceCode", c.ServiceCode)
 	}
 	if sub.LinkedID != "" {
-		elem(3, "LinkedID", sub.LinkedID)
+		w.text("LinkedID", sub.LinkedID)
 	}
 	// Informational: a service message, not personal mail; MMSCs and
 	// handsets treat it accordingly (no auto-download refusal, no reply).
-	elem(3, "MessageClass", "Informational")
-	elem(3, "TimeStamp", now.UTC().Format(time.RFC3339))
-	elem(3, "DeliveryReport", fmt.Sprint(sub.DeliveryReport))
-	elem(3, "Priority", "Normal")
+	w.text("MessageClass", "Informational")
+	w.text("TimeStamp", now.UTC().Format(time.RFC3339))
+	w.text("DeliveryReport", strconv.FormatBool(sub.DeliveryReport))
+	w.text("Priority", "Normal")
 	if sub.Subject != "" {
-		elem(3, "Subject", sub.Subject)
+		w.text("Subject", sub.Subject)
 	}
 	// allowAdaptations lets the MMSC scale the picture for the handset.
-	line(3, `<Content href="cid:`+esc(b.contentID)+`" allowAdaptations="true"/>`)
-	line(2, `</SubmitReq>`)
-	line(1, `</env:Body>`)
-	line(0, `</env:Envelope>`)
-	return []byte(w.String())
+	w.start("Content", "href", "cid:"+b.contentID, "allowAdaptations", "true")
+	w.end("Content")
+	w.end("SubmitReq")
+	w.end("env:Body")
+	w.end("env:Envelope")
+	out, err := w.bytes()
+	if err != nil {
+		return nil, fmt.Errorf("mm7: marshal SubmitReq: %w", err)
+	}
+	return out, nil
 }
 
 // addressElement is the MM7 element an address goes in: "+digits" is a

@@ -354,16 +354,25 @@ func checkContent(t *testing.T, content mimePart, w wantSubmit) {
 	// Every SMIL reference must resolve to a part, and every media part
 	// must be referenced.
 	refs := 0
-	for _, m := range [][]byte{[]byte(`src="cid:`)} {
-		rest := smil.body
-		for {
-			i := bytes.Index(rest, m)
-			if i < 0 {
-				break
+	d := xml.NewDecoder(bytes.NewReader(smil.body))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SMIL: %v in %s", err, smil.body)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		for _, a := range se.Attr {
+			id, isCID := strings.CutPrefix(a.Value, "cid:")
+			if a.Name.Local != "src" || !isCID {
+				continue
 			}
-			rest = rest[i+len(m):]
-			id, _, _ := bytes.Cut(rest, []byte(`"`))
-			if _, ok := byID["<"+string(id)+">"]; !ok {
+			if _, ok := byID["<"+id+">"]; !ok {
 				t.Errorf("SMIL refers to cid:%s, which no part has", id)
 			}
 			refs++
