@@ -80,11 +80,6 @@ type Config struct {
 	DefaultCountryCode string
 	// Resolver looks up DKIM keys and SPF records; nil uses the system's.
 	Resolver DNSResolver
-	// EmailLinks maps a personal (non-carrier) e-mail address to the phone
-	// number whose account it was linked to. Without a link such mail
-	// reaches the profile with the address as Sender, so it can answer
-	// with the linking instructions (or take a LINK code from it).
-	EmailLinks func(ctx context.Context, addr string) (number string, ok bool, err error)
 }
 
 // NewConfig returns a Config with every default filled in, RequireAuth on.

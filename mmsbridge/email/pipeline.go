@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"mmsprofile/mmsbridge"
@@ -54,17 +53,6 @@ func (p *pipeline) deliver(ctx context.Context, raw []byte, env Envelope) error 
 	if err != nil {
 		log.Warn("email refused", "why", "authentication", "err", err)
 		return fmt.Errorf("email: from %s: %w", msg.SenderRaw, err)
-	}
-	if x.carrier == nil && p.cfg.EmailLinks != nil {
-		addr := strings.ToLower(x.from)
-		num, ok, err := p.cfg.EmailLinks(ctx, addr)
-		if err != nil {
-			log.Error("email deferred", "why", "link lookup", "err", err)
-			return fmt.Errorf("email: link of %s: %w", addr, err)
-		}
-		if ok {
-			msg.Sender = num
-		}
 	}
 	if msg.Received.IsZero() || msg.Received.After(p.now()) {
 		msg.Received = p.now()
