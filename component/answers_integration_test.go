@@ -15,7 +15,6 @@ import (
 	"mmsprofile/component"
 	"mmsprofile/internal/prosody"
 	"mmsprofile/internal/xmppclient"
-	"mmsprofile/outbox"
 	"mmsprofile/pep"
 )
 
@@ -129,7 +128,7 @@ func TestAnswersOnProsody(t *testing.T) {
 	if m := nextChat(ctx, t, ac); m.Body != "re: hi <there> & 'you'" {
 		t.Fatalf("chat answer %+v", m)
 	}
-	suggest := pep.RosterExchange([]outbox.Contact{{JID: "bob@example.org", Name: "Bob & co"}})
+	suggest := pep.RosterExchange([]pep.Contact{{JID: "bob@example.org", Name: "Bob & co"}})
 	if err := c.SendMessage(ctx, alice, "a <b> & 'c'", suggest); err != nil {
 		t.Fatal(err)
 	}

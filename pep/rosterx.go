@@ -1,10 +1,6 @@
 package pep
 
-import (
-	"encoding/xml"
-
-	"mmsprofile/outbox"
-)
+import "encoding/xml"
 
 // NSRosterX is XEP-0144 Roster Item Exchange.
 const NSRosterX = "http://jabber.org/protocol/rosterx"
@@ -20,9 +16,15 @@ type rosterItem struct {
 	Name   string `xml:"name,attr,omitempty"`
 }
 
+// Contact is an account offered to add: its JID and the name to show.
+type Contact struct {
+	JID  string
+	Name string
+}
+
 // RosterExchange returns an <x/> suggesting contacts to add; the user's
 // client asks them before adding anything.
-func RosterExchange(contacts []outbox.Contact) []byte {
+func RosterExchange(contacts []Contact) []byte {
 	x := rosterX{Items: make([]rosterItem, 0, len(contacts))}
 	for _, c := range contacts {
 		x.Items = append(x.Items, rosterItem{Action: "add", JID: c.JID, Name: c.Name})

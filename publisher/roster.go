@@ -34,7 +34,17 @@ func (p *Publisher) sendMessage(ctx context.Context, owner jid.JID, m outbox.Mes
 			return p.w.SendMessage(ctx, owner, body)
 		}
 	}
-	return p.w.SendMessage(ctx, owner, m.Body, pep.RosterExchange(m.Suggest))
+	return p.w.SendMessage(ctx, owner, m.Body, pep.RosterExchange(rosterContacts(m.Suggest)))
+}
+
+// rosterContacts is the stored suggestion as pep writes it: the outbox
+// keeps the committed form, pep knows nothing of storage.
+func rosterContacts(cs []outbox.Contact) []pep.Contact {
+	out := make([]pep.Contact, len(cs))
+	for i, c := range cs {
+		out[i] = pep.Contact{JID: c.JID, Name: c.Name}
+	}
+	return out
 }
 
 // addToRoster adds contacts to owner's roster. added is false, with no

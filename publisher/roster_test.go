@@ -56,7 +56,7 @@ func TestRosterAddOrSuggestion(t *testing.T) {
 			if tc.added && (len(w.roster) == 0 || w.roster[0] != "alice@example.org: bob@example.org Bob") {
 				t.Errorf("roster sets %q", w.roster)
 			}
-			exchange := string(pep.RosterExchange(contacts))
+			exchange := string(pep.RosterExchange(rosterContacts(contacts)))
 			for i, m := range w.messages {
 				if m == exchange {
 					if tc.added {
