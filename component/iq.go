@@ -57,13 +57,14 @@ func (c *Component) ownIQ(ctx context.Context, to jid.JID, typ string, payload [
 	return out, nil
 }
 
-// query is the payload of a get that asks for everything under ns: an
-// empty <query xmlns=ns/>.
-func query(ns string) []byte {
-	b, err := xml.Marshal(struct{ XMLName xml.Name }{xml.Name{Space: ns, Local: "query"}})
+// EmptyElement is <local xmlns=ns/>: the payload of a get that asks for
+// everything under ns (disco#info, jabber:iq:version, vcard-temp). It is
+// marshalled on each call, so no caller can change another's bytes.
+func EmptyElement(ns, local string) []byte {
+	b, err := xml.Marshal(struct{ XMLName xml.Name }{xml.Name{Space: ns, Local: local}})
 	if err != nil {
 		// An xml.Name alone always marshals: this is a bug, not input.
-		panic(fmt.Sprintf("component: marshal %s query: %v", ns, err))
+		panic(fmt.Sprintf("component: marshal <%s xmlns=%q/>: %v", local, ns, err))
 	}
 	return b
 }

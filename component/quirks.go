@@ -198,7 +198,7 @@ func (c *Component) probeServer(ctx context.Context, host string) {
 	}
 	var srv Server
 	answered := false
-	raw, err := c.ownIQ(ctx, h, "get", query("jabber:iq:version"))
+	raw, err := c.ownIQ(ctx, h, "get", EmptyElement("jabber:iq:version", "query"))
 	var iqErr *IQError
 	switch {
 	case err == nil:
@@ -215,7 +215,7 @@ func (c *Component) probeServer(ctx context.Context, host string) {
 	}
 	// A host that dropped the first query drops the second as well.
 	if answered && srv.Name == "" {
-		if raw, err := c.ownIQ(ctx, h, "get", query(NSDiscoInfo)); err == nil {
+		if raw, err := c.ownIQ(ctx, h, "get", EmptyElement(NSDiscoInfo, "query")); err == nil {
 			srv.Name = serverIdentity(raw)
 		}
 	}
