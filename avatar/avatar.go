@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"time"
@@ -258,11 +259,13 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 		sq         scaled
 		renditions []Rendition
 	)
+	scaling := trace.StartRegion(ctx, "avatar.decode-scale")
 	if sides := s.renditionSides(be.decodable(f, hdr)); len(sides) == 0 {
 		sq, err = s.scale(ctx, be, f, data, hdr)
 	} else {
 		sq, renditions, err = s.scaleWithRenditions(ctx, be, f, data, hdr, sides)
 	}
+	scaling.End()
 	if err != nil {
 		return Image{}, err
 	}
@@ -286,7 +289,9 @@ func (s Standard) Make(ctx context.Context, data []byte) (Image, error) {
 		clearTransparent(out)
 	}
 
+	encoding := trace.StartRegion(ctx, "avatar.encode")
 	enc, side, err := encodeWithin(ctx, out, s.MaxBytes)
+	encoding.End()
 	if err != nil {
 		return Image{}, err
 	}

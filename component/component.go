@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"time"
@@ -157,6 +158,7 @@ func (c *Component) runOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("component: dial %s: %w", c.cfg.Server, err)
 	}
+	conn = withQuickAck(conn)
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	s, err := xcomponent.NewSession(hctx, c.addr, []byte(c.cfg.Secret), conn)
 	cancel()
@@ -420,6 +422,7 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 
 	host := owner.Domainpart()
 	addressing := c.Addressing(host)
+	defer trace.StartRegion(ctx, "xmpp.iq-"+typ+" "+ns).End()
 	out, err := c.privilegedIQ(ctx, s, owner, typ, payload, addressing)
 	if errors.Is(err, ErrBounced) && addressing == AddressSelf {
 		// ejabberd before 25.03 (#4347): the bounce came back at once, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/trace"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -315,7 +316,9 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		u.Entries = append(u.Entries, outbox.MessageEntry(link.JID, textUpdated(u, prof.VCard != nil, msg.Sender, notes)))
 	}
 
+	committing := trace.StartRegion(ctx, "profile.commit")
 	id, err := s.store.CommitUpdate(ctx, u)
+	committing.End()
 	switch {
 	case errors.Is(err, storage.ErrDuplicate):
 		s.log.Debug("duplicate delivery ignored", "jid", link.JID, "key", u.Key, "update", id)

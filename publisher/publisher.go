@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"time"
@@ -222,7 +223,9 @@ func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 // Drain makes one pass over the due items. more is true when a full batch
 // was handled and more may be waiting.
 func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
+	reading := trace.StartRegion(ctx, "publisher.due")
 	items, err := p.out.DueOutbox(ctx, p.now(), p.cfg.Batch)
+	reading.End()
 	if err != nil {
 		return false, fmt.Errorf("publisher: read outbox: %w", err)
 	}
@@ -236,13 +239,16 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 			continue
 		}
 		start := p.now()
+		tctx, task := trace.NewTask(ctx, "publish."+string(it.Kind))
 		// One attempt may cover several items: the ejabberd API backend
 		// writes all of an account's profile items as one vCard.
-		covered, err := p.attempt(ctx, it, items[i+1:])
+		covered, err := p.attempt(tctx, it, items[i+1:])
 		if errors.Is(err, component.ErrNotConnected) || errors.Is(err, component.ErrPermissionsUnknown) || ctx.Err() != nil {
+			task.End()
 			// Nothing was tried; the items stay due for the next session.
 			return false, nil
 		}
+		recording := trace.StartRegion(tctx, "publisher.record")
 		for _, c := range covered {
 			taken[c.ID] = true
 			final, err := p.record(ctx, c, err)
@@ -250,6 +256,8 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 				p.OnResult(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
 			}
 		}
+		recording.End()
+		task.End()
 	}
 	return len(items) == p.cfg.Batch, nil
 }

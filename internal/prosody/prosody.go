@@ -59,6 +59,9 @@ type Options struct {
 	// scripts/debian13-roots.sh) whose prosody and prosody-modules to run,
 	// chrooted; "" runs the system's.
 	Root string
+	// NoNagle sets network_settings.nagle = false, which Prosody's
+	// default leaves on; the benchmarks compare both.
+	NoNagle bool
 }
 
 // Server is a running Prosody. Its exported fields are read-only.
@@ -380,7 +383,7 @@ type config struct {
 	VCardModule, Privileges   string
 	LogLevel                  string
 	PluginPath                string // extra module directory, or ""
-	RunAsRoot                 bool
+	RunAsRoot, NoNagle        bool
 	Dir                       string
 	C2SPort, ComponentPort    int
 }
@@ -394,6 +397,7 @@ func newConfig(opts Options) (*config, error) {
 		Privileges:  opts.Privileges,
 		LogLevel:    opts.LogLevel,
 		RunAsRoot:   os.Geteuid() == 0,
+		NoNagle:     opts.NoNagle,
 	}
 	if c.Domain == "" {
 		c.Domain = DefaultDomain
@@ -476,6 +480,8 @@ data_path = {{lua .Dir}}
 {{if .PluginPath}}plugin_paths = { {{lua .PluginPath}} }
 {{end}}log = { { levels = { min = {{lua .LogLevel}} }, to = "console" } }
 use_ipv6 = false
+{{if .NoNagle}}network_settings = { nagle = false }
+{{end -}}
 interfaces = { "127.0.0.1" }
 component_interfaces = { "127.0.0.1" }
 c2s_ports = { {{.C2SPort}} }

@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"runtime/trace"
 	"slices"
 	"testing"
 	"time"
@@ -25,6 +27,7 @@ func BenchmarkMM7ToPEPEvent(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
+		ctx, task := trace.NewTask(context.Background(), "e2e")
 		code, status := e.post(mm7sample.Deliver{
 			TransactionID: fmt.Sprint("bench-tx-", i), MessageID: fmt.Sprint("bench-", i),
 			Sender: aliceNumber, Image: photos[i%len(photos)],
@@ -34,6 +37,8 @@ func BenchmarkMM7ToPEPEvent(b *testing.B) {
 		}
 		e.nextAvatar()
 		lat = append(lat, time.Since(t0))
+		trace.Log(ctx, "message", fmt.Sprint(i))
+		task.End()
 	}
 	b.StopTimer()
 	slices.Sort(lat)

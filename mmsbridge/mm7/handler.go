@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime/trace"
 	"time"
 
 	"mmsprofile/mmsbridge"
@@ -130,7 +131,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The body is read whole before parsing: the size limit then shows as
 	// one clean 413, and the parser works on bytes it can seek through.
+	// One trace task per request: `go tool trace` (and the breakdown in
+	// docs/performance.md) then shows where one MMS spends its time.
+	ctx, task := trace.NewTask(r.Context(), "mm7")
+	defer task.End()
+	r = r.WithContext(ctx)
+	reading := trace.StartRegion(ctx, "mm7.read")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	reading.End()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -141,7 +149,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read body", http.StatusBadRequest)
 		return
 	}
+	parsing := trace.StartRegion(ctx, "mm7.parse")
 	req, err := parseBytes(r.Header.Get("Content-Type"), body, h.lim)
+	parsing.End()
 	if err != nil {
 		h.refuse(w, r, req, err)
 		return
@@ -248,7 +258,9 @@ func (h *handler) deliver(w http.ResponseWriter, r *http.Request, req *Request) 
 	}
 	ctx, cancel := h.workContext(r)
 	defer cancel()
+	receiving := trace.StartRegion(ctx, "mm7.receive")
 	err := h.rcv.Receive(ctx, msg)
+	receiving.End()
 	a := answer{element: "DeliverRsp", namespace: req.Namespace, txID: req.TransactionID, version: req.MM7Version, code: StatusSuccess}
 	log := h.log.With("tx", req.TransactionID, "key", msg.Key, "sender", msg.Sender, "parts", len(msg.Parts))
 	switch ref, isRefusal := mmsbridge.AsRefusal(err); {

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package component
+
+import "net"
+
+func withQuickAck(c net.Conn) net.Conn { return c }
