@@ -377,7 +377,10 @@ func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage
 	if a == nil {
 		return errors.New("publisher: avatar item without image")
 	}
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarData(a.ID, a.Data)); err != nil {
+	data := trace.StartRegion(ctx, "publish.avatar-data")
+	_, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarData(a.ID, a.Data))
+	data.End()
+	if err != nil {
 		return fmt.Errorf("publisher: avatar data for %s: %w", owner, err)
 	}
 	infos := []pep.AvatarInfo{{ID: a.ID, Type: a.Type, Bytes: len(a.Data), Width: a.Width, Height: a.Height}}
@@ -391,7 +394,10 @@ func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage
 				URL: RenditionURL(p.cfg.PublicURL, r.ID)})
 		}
 	}
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarMetadata(infos...)); err != nil {
+	meta := trace.StartRegion(ctx, "publish.avatar-metadata")
+	_, err = p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarMetadata(infos...))
+	meta.End()
+	if err != nil {
 		return fmt.Errorf("publisher: avatar metadata for %s: %w", owner, err)
 	}
 	return p.avatarToVCard(ctx, owner, a)
