@@ -430,7 +430,7 @@ func TestAvatarsFirst(t *testing.T) {
 	for _, o := range avatarsFirst(in) {
 		got = append(got, o.ID)
 	}
-	want := []int64{6, 1, 2, 5, 3, 4, 7}
+	want := []int64{6, 1, 5, 2, 3, 4, 7}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
