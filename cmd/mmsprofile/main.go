@@ -17,9 +17,9 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/config"
-	"mmsprofile/internal/doctor"
-	"mmsprofile/internal/redact"
-	"mmsprofile/internal/server"
+	"mmsprofile/internal/app"
+	"mmsprofile/internal/app/doctor"
+	"mmsprofile/internal/app/redact"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/email"
 	"mmsprofile/storage"
@@ -148,7 +148,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(ctx, cfg, log, version)
+	srv, err := app.New(ctx, cfg, log, version)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 		return err
 	}
 	// The image standard has rules of its own (what this build decodes).
-	if _, err := server.AvatarStandard(cfg); err != nil {
+	if _, err := app.AvatarStandard(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "configuration ok: component %s, server %s, domains %s, storage %s\n",
@@ -173,7 +173,7 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 func withStore(cfg config.Config, f func(context.Context, storage.Store) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := server.OpenStore(ctx, cfg.Storage)
+	st, err := app.OpenStore(ctx, cfg.Storage)
 	if err != nil {
 		return err
 	}
@@ -367,11 +367,11 @@ func cmdIngestEmail(args []string, stdin io.Reader, stderr io.Writer) int {
 	if to != "" {
 		env.To = strings.Split(to, ",")
 	}
-	env.RemoteIP = server.ParseClientIP(clientIP)
+	env.RemoteIP = app.ParseClientIP(clientIP)
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	code, err := server.IngestEmail(ctx, cfg, stdin, env, log)
+	code, err := app.IngestEmail(ctx, cfg, stdin, env, log)
 	if err != nil {
 		// The MTA shows this line in its bounce or its log.
 		fmt.Fprintf(stderr, "mmsprofile ingest-email: %v\n", err)
@@ -390,6 +390,6 @@ func cmdDoctor(args []string, stdout io.Writer) (bool, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return doctor.Run(ctx, cfg, stdout, doctor.Options{
-		OpenStore: func(ctx context.Context) (storage.Store, error) { return server.OpenStore(ctx, cfg.Storage) },
+		OpenStore: func(ctx context.Context) (storage.Store, error) { return app.OpenStore(ctx, cfg.Storage) },
 	}), nil
 }
