@@ -14,7 +14,7 @@ VIPS_TAGS = $(shell pkg-config --exists vips 2>/dev/null && echo vips)
 TAGS = nodynamic $(VIPS_TAGS)
 # Packages with goroutines of their own also run under the race detector
 # (the image code is single-threaded and ten times slower under it).
-RACE_PKGS := ./component/... ./publisher/... ./storage/... ./internal/server/... ./mmsbridge/... ./profile/... ./commands/... ./avatar/...
+RACE_PKGS := ./xmpp/component/... ./publisher/... ./storage/... ./internal/app/... ./mmsbridge/... ./profile/... ./commands/... ./avatar/...
 
 .PHONY: build test demo bench lint deps fuzz deb install-test
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"mmsprofile/internal/hostiletest"
+	"mmsprofile/internal/testkit/hostiletest"
 )
 
 // gifOf is a GIF of a w x h screen and n frames of 1x1 pixel each, black

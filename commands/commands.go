@@ -15,9 +15,9 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
 	"mmsprofile/profile"
 	"mmsprofile/storage"
+	"mmsprofile/xmpp/component"
 )
 
 // Accounts is what the commands ask of the rules; *profile.Service is one.

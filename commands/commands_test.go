@@ -12,9 +12,9 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"mmsprofile/avatar"
-	"mmsprofile/component"
 	"mmsprofile/profile"
 	"mmsprofile/storage/sqlite"
+	"mmsprofile/xmpp/component"
 )
 
 func newResponder(t *testing.T) *Responder {

@@ -7,9 +7,9 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
 	"mmsprofile/storage"
 	"mmsprofile/vcard"
+	"mmsprofile/xmpp/component"
 )
 
 // backend is how profile data reaches one host's accounts.

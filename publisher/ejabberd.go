@@ -15,11 +15,11 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
-	"mmsprofile/ejabberdapi"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
 	"mmsprofile/vcard"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/ejabberdapi"
 )
 
 // The ejabberd HTTP API backend. ejabberd 23.01 grants a component no

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"mmsprofile/component"
-	"mmsprofile/ejabberdapi"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
 	"mmsprofile/storage/storetest"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/ejabberdapi"
 )
 
 // ejabberd 23.01's advertisement: XEP-0356 v0.2, no IQ permission.

@@ -11,11 +11,11 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
 	"mmsprofile/outbox"
-	"mmsprofile/pep"
 	"mmsprofile/storage"
 	"mmsprofile/vcard"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/pep"
 )
 
 // NSVCardConversion is what a server advertises on accounts when it turns

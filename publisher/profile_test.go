@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"mmsprofile/component"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
 	"mmsprofile/vcard"
+	"mmsprofile/xmpp/component"
 )
 
 // commitProfile commits one profile item for alice, as an MMS would.

@@ -11,13 +11,13 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
-	"mmsprofile/internal/prosody"
-	"mmsprofile/internal/xmppclient"
+	"mmsprofile/internal/testkit/prosody"
+	"mmsprofile/internal/testkit/xmppclient"
 	"mmsprofile/outbox"
 	"mmsprofile/publisher"
 	"mmsprofile/storage"
 	"mmsprofile/storage/sqlite"
+	"mmsprofile/xmpp/component"
 )
 
 // With pubsub "both" granted (Prosody's mod_privilege accepts it for any

@@ -12,12 +12,12 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
-	"mmsprofile/ejabberdapi"
 	"mmsprofile/internal/backoff"
 	"mmsprofile/outbox"
-	"mmsprofile/pep"
 	"mmsprofile/storage"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/ejabberdapi"
+	"mmsprofile/xmpp/pep"
 )
 
 // Writer sends IQs on a user's behalf and messages from the component;

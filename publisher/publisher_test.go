@@ -15,11 +15,11 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
 	"mmsprofile/storage/sqlite"
 	"mmsprofile/storage/storetest"
+	"mmsprofile/xmpp/component"
 )
 
 // fakeServer records what would have gone to the XMPP server.

@@ -1,8 +1,8 @@
 package publisher
 
 import (
-	"mmsprofile/component"
 	"mmsprofile/vcard"
+	"mmsprofile/xmpp/component"
 )
 
 func discoInfoQuery() []byte { return component.EmptyElement(component.NSDiscoInfo, "query") }

@@ -8,9 +8,9 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
 	"mmsprofile/outbox"
-	"mmsprofile/pep"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/pep"
 )
 
 // sendMessage sends a chat message item. Contacts marked for the roster

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"mmsprofile/component"
 	"mmsprofile/outbox"
-	"mmsprofile/pep"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/pep"
 )
 
 // Contacts marked for the roster: added where the host grants roster set

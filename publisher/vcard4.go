@@ -7,8 +7,8 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
-	"mmsprofile/pep"
+	"mmsprofile/xmpp/component"
+	"mmsprofile/xmpp/pep"
 )
 
 // publishVCard4 mirrors the merged vcard-temp (merged, as written) onto

@@ -24,11 +24,11 @@ cases=(
 	"mmsbridge/email TestHostileSMTPNeverDot"
 	"mmsbridge/email TestHostileSMTPSizeOverLimit"
 	"avatar TestHostileImages PNG_bomb_60000x60000_vips PNG_bomb_60000x60000_go JPEG_bomb_60000x60000_vips JPEG_bomb_60000x60000_go GIF_bomb_60000x60000_vips GIF_bomb_60000x60000_go GIF_of_10000_frames_vips GIF_of_10000_frames_go WebP_bomb_16384x16384_vips WebP_bomb_16384x16384_go HEIC_grid_of_1000_tiles_vips HEIC_grid_of_1000_tiles_go HEIC_bomb_60000x60000_vips HEIC_bomb_60000x60000_go JPEG_of_200_scans_vips JPEG_of_200_scans_go"
-	"internal/server TestHTTPSlowHeaderIsCut"
-	"internal/server TestHTTPSlowBodyIsCut"
-	"internal/server TestHTTPHugeHeaderRefused"
-	"internal/server TestHTTPIdleKeepAlivesCapped"
-	"internal/server TestHTTPThousandConnections"
+	"internal/app TestHTTPSlowHeaderIsCut"
+	"internal/app TestHTTPSlowBodyIsCut"
+	"internal/app TestHTTPHugeHeaderRefused"
+	"internal/app TestHTTPIdleKeepAlivesCapped"
+	"internal/app TestHTTPThousandConnections"
 )
 
 # The image classes run on both backends: the _vips cases exist only in a

@@ -6,21 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"text/tabwriter"
-
-	"mellium.im/xmpp/jid"
 
 	"mmsprofile/config"
-	"mmsprofile/internal/doctor"
-	"mmsprofile/internal/redact"
-	"mmsprofile/internal/server"
-	"mmsprofile/mmsbridge"
+	"mmsprofile/internal/app"
 	"mmsprofile/mmsbridge/email"
 	"mmsprofile/storage"
 )
@@ -130,14 +123,9 @@ func newFlagSet(name string, more func(*flag.FlagSet)) (*flag.FlagSet, *string) 
 	return fs, fs.String("config", "", "configuration `FILE` (TOML)")
 }
 
-func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redact.Options{ShowNumbers: cfg.ShowNumbers}.ReplaceAttr()}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 func cmdServe(args []string, stderr io.Writer) error {
@@ -145,15 +133,10 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	log := app.NewLogger(cfg.Log, stderr)
+	ctx, stop := signalContext()
 	defer stop()
-	srv, err := server.New(ctx, cfg, log, version)
-	if err != nil {
-		return err
-	}
-	log.Info("mmsprofile starting", "version", version, "component", cfg.XMPP.Component, "server", cfg.XMPP.Server)
-	return srv.Run(ctx)
+	return app.Serve(ctx, cfg, log, version)
 }
 
 func cmdCheckConfig(args []string, stdout io.Writer) error {
@@ -161,24 +144,7 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The image standard has rules of its own (what this build decodes).
-	if _, err := server.AvatarStandard(cfg); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "configuration ok: component %s, server %s, domains %s, storage %s\n",
-		cfg.XMPP.Component, cfg.XMPP.Server, strings.Join(cfg.XMPP.Domains, ","), cfg.Storage.Driver)
-	return nil
-}
-
-func withStore(cfg config.Config, f func(context.Context, storage.Store) error) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := server.OpenStore(ctx, cfg.Storage)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return f(ctx, st)
+	return app.CheckConfig(cfg, stdout)
 }
 
 func cmdLink(args []string, stdout io.Writer) error {
@@ -186,42 +152,9 @@ func cmdLink(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	account, err := accountJID(cfg, rest[0])
-	if err != nil {
-		return err
-	}
-	number, err := mmsbridge.NormalizeNumber(rest[1], cfg.Profile.DefaultCountryCode)
-	if err != nil {
-		return err
-	}
-	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		if err := st.AddLink(ctx, account, number, "cli"); err != nil {
-			if errors.Is(err, storage.ErrConflict) {
-				return fmt.Errorf("%s is already linked to another account; unlink it first", number)
-			}
-			return err
-		}
-		fmt.Fprintf(stdout, "linked %s to %s\n", number, account)
-		return nil
-	})
-}
-
-// accountJID checks that s is the bare JID of an account on a domain this
-// service publishes to.
-func accountJID(cfg config.Config, s string) (string, error) {
-	j, err := jid.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a JID: %w", s, err)
-	}
-	if j.Localpart() == "" || j.Resourcepart() != "" {
-		return "", fmt.Errorf("%q: give the bare JID of an account (user@domain)", s)
-	}
-	for _, d := range cfg.XMPP.Domains {
-		if strings.EqualFold(d, j.Domainpart()) {
-			return j.String(), nil
-		}
-	}
-	return "", fmt.Errorf("%q: domain %s is not in xmpp.domains (%s)", s, j.Domainpart(), strings.Join(cfg.XMPP.Domains, ", "))
+	ctx, stop := signalContext()
+	defer stop()
+	return app.Link(ctx, cfg, rest[0], rest[1], stdout)
 }
 
 func cmdUnlink(args []string, stdout io.Writer) error {
@@ -229,27 +162,9 @@ func cmdUnlink(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	key := rest[0]
-	if !strings.Contains(key, "@") {
-		if key, err = mmsbridge.NormalizeNumber(key, cfg.Profile.DefaultCountryCode); err != nil {
-			return err
-		}
-	} else if j, err := jid.Parse(key); err == nil {
-		key = j.Bare().String()
-	}
-	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		gone, err := st.RemoveLinks(ctx, key, "cli")
-		if err != nil {
-			return err
-		}
-		if len(gone) == 0 {
-			return fmt.Errorf("no link for %s", key)
-		}
-		for _, l := range gone {
-			fmt.Fprintf(stdout, "unlinked %s from %s\n", l.Number, l.JID)
-		}
-		return nil
-	})
+	ctx, stop := signalContext()
+	defer stop()
+	return app.Unlink(ctx, cfg, rest[0], stdout)
 }
 
 func linksFlags(filter *storage.LinkFilter) func(*flag.FlagSet) {
@@ -265,18 +180,9 @@ func cmdLinks(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		links, err := st.Links(ctx, filter)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "JID\tNUMBER\tSINCE")
-		for _, l := range links {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.JID, l.Number, l.Created.UTC().Format("2006-01-02 15:04:05Z"))
-		}
-		return tw.Flush()
-	})
+	ctx, stop := signalContext()
+	defer stop()
+	return app.Links(ctx, cfg, filter, stdout)
 }
 
 func printVersion(w io.Writer) {
@@ -304,18 +210,9 @@ func cmdAudit(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		entries, err := st.Audit(ctx, limit)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "WHEN\tACTOR\tACTION\tJID\tNUMBER\tDETAIL")
-		for _, e := range entries {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04:05Z"), e.Actor, e.Action, e.JID, e.Number, e.Detail)
-		}
-		return tw.Flush()
-	})
+	ctx, stop := signalContext()
+	defer stop()
+	return app.Audit(ctx, cfg, limit, stdout)
 }
 
 func cmdMigrate(args []string, stdout io.Writer) error {
@@ -323,16 +220,9 @@ func cmdMigrate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Opening migrates: both backends apply what is missing, each step in
-	// a transaction, and refuse a schema newer than this program.
-	return withStore(cfg, func(ctx context.Context, st storage.Store) error {
-		v, err := st.SchemaVersion(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "database schema is at version %d\n", v)
-		return nil
-	})
+	ctx, stop := signalContext()
+	defer stop()
+	return app.Migrate(ctx, cfg, stdout)
 }
 
 // sysexits(3) codes an MTA understands.
@@ -367,11 +257,11 @@ func cmdIngestEmail(args []string, stdin io.Reader, stderr io.Writer) int {
 	if to != "" {
 		env.To = strings.Split(to, ",")
 	}
-	env.RemoteIP = server.ParseClientIP(clientIP)
-	log := newLogger(cfg.Log, stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env.RemoteIP = app.ParseClientIP(clientIP)
+	log := app.NewLogger(cfg.Log, stderr)
+	ctx, stop := signalContext()
 	defer stop()
-	code, err := server.IngestEmail(ctx, cfg, stdin, env, log)
+	code, err := app.IngestEmail(ctx, cfg, stdin, env, log)
 	if err != nil {
 		// The MTA shows this line in its bounce or its log.
 		fmt.Fprintf(stderr, "mmsprofile ingest-email: %v\n", err)
@@ -387,9 +277,7 @@ func cmdDoctor(args []string, stdout io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
-	return doctor.Run(ctx, cfg, stdout, doctor.Options{
-		OpenStore: func(ctx context.Context) (storage.Store, error) { return server.OpenStore(ctx, cfg.Storage) },
-	}), nil
+	return app.Doctor(ctx, cfg, stdout), nil
 }

@@ -27,9 +27,9 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/internal/mm7sample"
-	"mmsprofile/internal/webhooktest"
-	"mmsprofile/internal/xmppclient"
+	"mmsprofile/internal/testkit/mm7sample"
+	"mmsprofile/internal/testkit/webhooktest"
+	"mmsprofile/internal/testkit/xmppclient"
 )
 
 const (

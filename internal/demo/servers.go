@@ -8,10 +8,10 @@ import (
 	"mellium.im/xmpp/disco"
 	"mellium.im/xmpp/jid"
 
-	"mmsprofile/component"
-	"mmsprofile/internal/ejabberd"
-	"mmsprofile/internal/prosody"
-	"mmsprofile/internal/xmppclient"
+	"mmsprofile/internal/testkit/ejabberd"
+	"mmsprofile/internal/testkit/prosody"
+	"mmsprofile/internal/testkit/xmppclient"
+	"mmsprofile/xmpp/component"
 )
 
 // xmppServer is the throwaway XMPP server the demo runs: what the clients

@@ -16,44 +16,31 @@ const module = "mmsprofile/"
 // wins. A new package must be placed here, or the test fails: where it
 // sits is a design decision, not an accident of what it imported first.
 var layerOf = map[string]string{
-	"cmd/":                 "wiring",
-	"internal/server":      "wiring",
-	"internal/doctor":      "wiring",
-	"internal/shed":        "wiring",
-	"metrics":              "wiring",
-	"mmsbridge/mm7":        "intake",
-	"mmsbridge/email":      "intake",
-	"mmsbridge/webhook":    "intake",
-	"mmsbridge":            "message",
-	"commands":             "commands",
-	"profile":              "rules",
-	"avatar":               "avatar",
-	"storage":              "store",
-	"outbox":               "store",
-	"storage/storetest":    "harness",
-	"publisher":            "publisher",
-	"component":            "xmpp",
-	"pep":                  "xmpp",
-	"ejabberdapi":          "xmpp",
-	"config":               "leaf",
-	"vcard":                "leaf",
-	"internal/charset":     "leaf",
-	"internal/lenient":     "leaf",
-	"internal/backoff":     "leaf",
-	"internal/redact":      "leaf",
-	"internal/hostiletest": "leaf",
-	"internal/layers":      "leaf",
-	"packaging":            "harness",
-	"internal/prosody":     "harness",
-	"internal/ejabberd":    "harness",
-	"internal/pgtest":      "harness",
-	"internal/postfix":     "harness",
-	"internal/daemon":      "harness",
-	"internal/xmppclient":  "harness",
-	"internal/mm7sample":   "harness",
-	"internal/webhooktest": "harness",
-	"internal/faulttest":   "harness",
-	"internal/demo":        "harness",
+	"cmd/":                "wiring",
+	"internal/app":        "wiring",
+	"internal/app/redact": "leaf",
+	"metrics":             "wiring",
+	"mmsbridge/mm7":       "intake",
+	"mmsbridge/email":     "intake",
+	"mmsbridge/webhook":   "intake",
+	"mmsbridge":           "message",
+	"commands":            "commands",
+	"profile":             "rules",
+	"avatar":              "avatar",
+	"storage":             "store",
+	"outbox":              "store",
+	"storage/storetest":   "harness",
+	"publisher":           "publisher",
+	"xmpp":                "xmpp",
+	"config":              "leaf",
+	"vcard":               "leaf",
+	"internal/charset":    "leaf",
+	"internal/lenient":    "leaf",
+	"internal/backoff":    "leaf",
+	"internal/layers":     "leaf",
+	"packaging":           "harness",
+	"internal/testkit":    "harness",
+	"internal/demo":       "harness",
 }
 
 // mayImport says which layers a layer's non-test code may import besides
@@ -147,12 +134,12 @@ func TestImportsFollowTheFlow(t *testing.T) {
 // The check itself fails on the imports it exists to stop.
 func TestViolationsCatchesBackwardsImports(t *testing.T) {
 	for _, c := range []struct{ from, to string }{
-		{"pep", "outbox"},                // the XMPP side reading storage's payloads
+		{"xmpp/pep", "outbox"},           // the XMPP side reading storage's payloads
 		{"mmsbridge/mm7", "profile"},     // an intake calling the rules directly
 		{"profile", "publisher"},         // the rules publishing
 		{"avatar", "storage"},            // image code knowing storage
 		{"publisher", "mmsbridge/email"}, // the publisher knowing an intake
-		{"storage/sqlite", "internal/prosody"},
+		{"storage/sqlite", "internal/testkit/prosody"},
 	} {
 		if v := violations(map[string][]string{c.from: {c.to}}); len(v) != 1 {
 			t.Errorf("%s → %s: %v, want one violation", c.from, c.to, v)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"mmsprofile/internal/hostiletest"
+	"mmsprofile/internal/testkit/hostiletest"
 	"mmsprofile/mmsbridge"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"mmsprofile/internal/hostiletest"
-	"mmsprofile/internal/mm7sample"
+	"mmsprofile/internal/testkit/hostiletest"
+	"mmsprofile/internal/testkit/mm7sample"
 )
 
 // hostileMIME are carrier mails built to cost the extractor more than

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"mmsprofile/internal/hostiletest"
+	"mmsprofile/internal/testkit/hostiletest"
 )
 
 // hostileXML are SOAP envelopes built to cost the reader more than their

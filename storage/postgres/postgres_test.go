@@ -11,7 +11,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"mmsprofile/internal/pgtest"
+	"mmsprofile/internal/testkit/pgtest"
 	"mmsprofile/storage"
 	"mmsprofile/storage/storetest"
 )

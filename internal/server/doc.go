@@ -1,3 +1,0 @@
-// Package server wires the packages into the running service from a
-// validated configuration: storage, transports, rules, publisher, component.
-package server
