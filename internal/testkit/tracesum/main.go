@@ -5,8 +5,8 @@
 // median over all messages. Gaps between the rows are time no region
 // claims: scheduling, the wake, the network and the server.
 //
-//	go test -run '^$' -bench MM7ToPEPEvent -benchtime 200x -trace t.out ./internal/server/
-//	go run ./internal/tracesum t.out
+//	go test -run '^$' -bench MM7ToPEPEvent -benchtime 200x -trace t.out ./internal/app/
+//	go run ./internal/testkit/tracesum t.out
 package main
 
 import (
