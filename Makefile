@@ -16,7 +16,7 @@ TAGS = nodynamic $(VIPS_TAGS)
 # (the image code is single-threaded and ten times slower under it).
 RACE_PKGS := ./xmpp/component/... ./publisher/... ./storage/... ./internal/app/... ./mmsbridge/... ./profile/... ./commands/... ./avatar/...
 
-.PHONY: build test demo bench lint deps fuzz deb install-test
+.PHONY: build test demo bench bench-compare lint deps fuzz deb install-test
 
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o bin/mmsprofile ./cmd/mmsprofile
@@ -60,6 +60,11 @@ demo: deps build
 
 bench: deps
 	scripts/bench.sh
+
+# The speed work's regression benchmarks at BASE and here, with benchstat.
+BASE ?= main
+bench-compare: deps
+	BASE=$(BASE) scripts/bench-compare.sh
 
 # Every fuzz target for FUZZTIME each (default 10m), one after the other;
 # FUZZ_PARALLEL workers (default: every core). Results in fuzz-results/.

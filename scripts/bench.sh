@@ -24,7 +24,7 @@ echo "== accepted MMS/s per storage backend, text-only and with a 1280x960 JPEG"
 go test -run '^$' -bench Accept -benchtime 5s -count 1 -tags "nodynamic $(pkg-config --exists vips 2>/dev/null && echo vips)" ./internal/app/ | tee "$out/accept.txt"
 
 echo "== MM7 POST to a contact's PEP event through Prosody ($e2e_n messages, 1280x960 JPEG)"
-go test -run '^$' -bench MM7ToPEPEvent -benchtime "${e2e_n}x" -count 1 ./internal/app/ | tee "$out/e2e.txt"
+go test -run '^$' -bench MM7ToPEPEvent -benchtime "${e2e_n}x" -count 1 -tags "nodynamic $(pkg-config --exists vips 2>/dev/null && echo vips)" ./internal/app/ | tee "$out/e2e.txt"
 
 echo "== avatar step beside ImageMagick and libvips"
 if [ -x scripts/bench-avatar.sh ]; then
