@@ -8,6 +8,7 @@ import (
 	"runtime/trace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -81,7 +82,13 @@ type Config struct {
 	// feels, and the operator should choose to make it.
 	StatusAsMood bool
 	Poll         time.Duration
-	Batch        int
+	// Batch is how many due items one pass reads (default 256).
+	Batch int
+	// Concurrency is how many accounts one pass publishes to at once
+	// (default 16); one account's items always go one after the other, in
+	// order. Each privileged IQ waits for its answer, so a backlog drains
+	// at about Concurrency items per round trip.
+	Concurrency int
 
 	// EjabberdAPI is ejabberd's HTTP API (mod_http_api), the backend for
 	// hosts that grant no XEP-0356 IQ permission (ejabberd < 24.10). An
@@ -141,8 +148,10 @@ type Publisher struct {
 	// suggestions for the rest of the process.
 	rosterless   map[string]string
 	rosterlessMu sync.Mutex
-	// OnResult, if set before Run, is called after every attempt.
+	// OnResult, if set before Run, is called after every attempt, never
+	// by two goroutines at once (Drain publishes several accounts at once).
 	OnResult func(Result)
+	resultMu sync.Mutex
 	now      func() time.Time
 }
 
@@ -150,7 +159,10 @@ type Publisher struct {
 // its way back to phones; a transport without one fails its replies.
 func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slog.Logger) *Publisher {
 	if cfg.Batch <= 0 {
-		cfg.Batch = 32
+		cfg.Batch = 256
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 5 * time.Second
@@ -222,6 +234,13 @@ func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 
 // Drain makes one pass over the due items. more is true when a full batch
 // was handled and more may be waiting.
+//
+// The batch is split by account: each account's items go out in order,
+// one after the other, by one goroutine, and up to Config.Concurrency
+// accounts are served at once, so a backlog drains at Concurrency items
+// per round trip rather than one. Items without an account (replies to
+// phones) form one group of their own, in order. Drain returns only once
+// every item it started is finished and marked.
 func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 	reading := trace.StartRegion(ctx, "publisher.due")
 	items, err := p.out.DueOutbox(ctx, p.now(), p.cfg.Batch)
@@ -233,10 +252,68 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 	// items go out oldest first, so one account's changes keep their order,
 	// except that an account's avatar goes before its profile items.
 	items = avatarsFirst(items)
+	groups := groupByAccount(items, p.cfg.Concurrency)
+	var (
+		halted atomic.Bool // not connected, no permissions yet, or ctx ended
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, p.cfg.Concurrency)
+	)
+	for _, g := range groups {
+		if halted.Load() || ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if !p.drainGroup(ctx, g, &halted) {
+				halted.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	if halted.Load() || ctx.Err() != nil {
+		// Nothing more was tried; the items not reached stay due for the
+		// next session.
+		return false, nil
+	}
+	return len(items) == p.cfg.Batch, nil
+}
+
+// groupByAccount splits items into the groups Drain runs at once: one per
+// account, each in the order of items, and one for the items without an
+// account; the groups come in the order of their first item. With a
+// concurrency of one, everything is one group: the batch's own order.
+func groupByAccount(items []storage.OutboxItem, concurrency int) [][]storage.OutboxItem {
+	if concurrency <= 1 {
+		return [][]storage.OutboxItem{items}
+	}
+	index := map[string]int{}
+	var groups [][]storage.OutboxItem
+	for _, it := range items {
+		i, ok := index[it.JID]
+		if !ok {
+			i = len(groups)
+			index[it.JID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], it)
+	}
+	return groups
+}
+
+// drainGroup publishes items, one account's (or the replies), in order,
+// and records each. It stops, returning false, when an attempt could not
+// be made (no session, no permissions yet, ctx ended) or when halted says
+// another group met that: what is not reached stays due.
+func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, halted *atomic.Bool) bool {
 	taken := make(map[int64]bool, len(items))
 	for i, it := range items {
 		if taken[it.ID] {
 			continue
+		}
+		if halted.Load() {
+			return false
 		}
 		start := p.now()
 		tctx, task := trace.NewTask(ctx, "publish."+string(it.Kind))
@@ -246,20 +323,29 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 		if errors.Is(err, component.ErrNotConnected) || errors.Is(err, component.ErrPermissionsUnknown) || ctx.Err() != nil {
 			task.End()
 			// Nothing was tried; the items stay due for the next session.
-			return false, nil
+			return false
 		}
 		recording := trace.StartRegion(tctx, "publisher.record")
 		for _, c := range covered {
 			taken[c.ID] = true
 			final, err := p.record(ctx, c, err)
-			if p.OnResult != nil {
-				p.OnResult(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
-			}
+			p.report(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
 		}
 		recording.End()
 		task.End()
 	}
-	return len(items) == p.cfg.Batch, nil
+	return true
+}
+
+// report calls OnResult, one call at a time: Drain's groups record from
+// several goroutines, and a callback need not be safe for that.
+func (p *Publisher) report(r Result) {
+	if p.OnResult == nil {
+		return
+	}
+	p.resultMu.Lock()
+	defer p.resultMu.Unlock()
+	p.OnResult(r)
 }
 
 // avatarsFirst moves each account's avatar item ahead of that account's
