@@ -440,3 +440,268 @@ func TestAvatarsFirst(t *testing.T) {
 		}
 	}
 }
+
+// gate is a fakeServer whose privileged IQs and messages first pass
+// through hook, outside the fake's lock, so a test can hold them.
+type gate struct {
+	*fakeServer
+	hook func(owner jid.JID) error
+}
+
+func (g *gate) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error) {
+	if err := g.hook(owner); err != nil {
+		return nil, err
+	}
+	return g.fakeServer.PrivilegedIQ(ctx, owner, typ, payload)
+}
+
+func (g *gate) SendMessage(ctx context.Context, to jid.JID, body string, extra ...[]byte) error {
+	if err := g.hook(to); err != nil {
+		return err
+	}
+	return g.fakeServer.SendMessage(ctx, to, body, extra...)
+}
+
+func setupGate(t *testing.T, g *gate, cfg Config) (*Publisher, storage.Store) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg.RetryMin, cfg.RetryMax, cfg.MaxAttempts = time.Second, time.Minute, 3
+	return New(st, g, nil, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), st
+}
+
+func enqueueStatus(t *testing.T, st storage.Store, account, status string) {
+	t.Helper()
+	if err := st.Enqueue(t.Context(), outbox.ProfileEntry(account, outbox.Profile{Status: &status})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two accounts' privileged IQs are in flight at once: each account's
+// first IQ waits until the other's has arrived, which one item after the
+// other never does (it times out instead of hanging).
+func TestAccountsPublishConcurrently(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		arrived = map[string]bool{}
+		both    = make(chan struct{})
+	)
+	g := &gate{fakeServer: &fakeServer{}}
+	g.hook = func(owner jid.JID) error {
+		mu.Lock()
+		first := !arrived[owner.String()]
+		arrived[owner.String()] = true
+		if len(arrived) == 2 && first {
+			close(both)
+		}
+		mu.Unlock()
+		if !first {
+			return nil
+		}
+		select {
+		case <-both:
+			return nil
+		case <-time.After(2 * time.Second):
+			return fmt.Errorf("%s: the other account's IQ never came while this one waited", owner)
+		}
+	}
+	p, st := setupGate(t, g, Config{Concurrency: 4})
+	enqueueStatus(t, st, "alice@example.org", "one")
+	enqueueStatus(t, st, "bob@example.org", "two")
+	var results []Result
+	p.OnResult = func(r Result) { results = append(results, r) }
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("results %+v", results)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Item.JID, r.Err)
+		}
+	}
+	if n, _ := st.OutboxStats(t.Context()); n.Pending != 0 {
+		t.Fatalf("%d items left", n.Pending)
+	}
+}
+
+// However many accounts are served at once, one account's items go out
+// in their order, one at a time.
+func TestOneAccountsItemsStayInOrder(t *testing.T) {
+	accounts := []string{"a@example.org", "bb@example.org", "ccc@example.org"}
+	const per = 40
+	var (
+		mu       sync.Mutex
+		inFlight = map[string]int{}
+		overlap  []string
+		peak     int
+	)
+	g := &gate{fakeServer: &fakeServer{}}
+	g.hook = func(owner jid.JID) error {
+		mu.Lock()
+		inFlight[owner.String()]++
+		if inFlight[owner.String()] > 1 {
+			overlap = append(overlap, owner.String())
+		}
+		total := 0
+		for _, n := range inFlight {
+			total += n
+		}
+		peak = max(peak, total)
+		mu.Unlock()
+		// Different speeds per account, so the accounts' items interleave
+		// differently from the order they were queued in.
+		time.Sleep(time.Duration(len(owner.Localpart())*100) * time.Microsecond)
+		mu.Lock()
+		inFlight[owner.String()]--
+		mu.Unlock()
+		return nil
+	}
+	p, st := setupGate(t, g, Config{Concurrency: 16, Batch: 50})
+	var entries []storage.Entry
+	for i := range per {
+		for _, a := range accounts {
+			entries = append(entries, outbox.MessageEntry(a, fmt.Sprintf("%s %03d", a, i)))
+		}
+	}
+	if err := st.Enqueue(t.Context(), entries...); err != nil {
+		t.Fatal(err)
+	}
+	var results int
+	p.OnResult = func(Result) { results++ } // never called by two at once
+	for more := true; more; {
+		var err error
+		if more, err = p.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if results != per*len(accounts) {
+		t.Fatalf("%d results", results)
+	}
+	if len(overlap) > 0 {
+		t.Fatalf("an account had two items in flight: %v", overlap)
+	}
+	if peak < 2 {
+		t.Errorf("no two accounts were ever served at once")
+	}
+	got := map[string][]string{}
+	for _, m := range g.messages {
+		to, body, _ := strings.Cut(m, ": ")
+		got[to] = append(got[to], body)
+	}
+	for _, a := range accounts {
+		if len(got[a]) != per {
+			t.Fatalf("%s got %d messages", a, len(got[a]))
+		}
+		for i, body := range got[a] {
+			if want := fmt.Sprintf("%s %03d", a, i); body != want {
+				t.Fatalf("%s: message %d is %q, want %q (all: %q)", a, i, body, want, got[a])
+			}
+		}
+	}
+}
+
+// When the session drops mid-pass, the item in flight is finished and
+// marked, the pass ends without more tries, and what was not reached
+// stays due with no attempt counted.
+func TestNotConnectedMidPassLeavesTheRestDue(t *testing.T) {
+	release := make(chan struct{})
+	held := make(chan struct{})
+	var once sync.Once
+	g := &gate{fakeServer: &fakeServer{}}
+	g.hook = func(owner jid.JID) error {
+		if owner.Localpart() == "alice" {
+			once.Do(func() { close(held) })
+			<-release
+			return nil
+		}
+		<-held // alice's first IQ is in flight
+		return component.ErrNotConnected
+	}
+	p, st := setupGate(t, g, Config{Concurrency: 4})
+	if err := st.Enqueue(t.Context(),
+		outbox.MessageEntry("alice@example.org", "first"),
+		outbox.MessageEntry("bob@example.org", "hi"),
+		outbox.MessageEntry("alice@example.org", "second"),
+		outbox.MessageEntry("carol@example.org", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool)
+	go func() {
+		more, err := p.Drain(t.Context())
+		if err != nil {
+			t.Error(err)
+		}
+		done <- more
+	}()
+	<-held
+	select {
+	case <-done:
+		t.Fatal("Drain returned with an item in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if more := <-done; more {
+		t.Error("more after the session dropped")
+	}
+	if len(g.messages) != 1 || g.messages[0] != "alice@example.org: first" {
+		t.Fatalf("messages %q", g.messages)
+	}
+	items, _ := st.DueOutbox(t.Context(), time.Now(), 10)
+	var due []string
+	for _, it := range items {
+		if it.Attempts != 0 {
+			t.Errorf("item %d of %s counted an attempt", it.ID, it.JID)
+		}
+		due = append(due, it.JID)
+	}
+	if strings.Join(due, ",") != "bob@example.org,alice@example.org,carol@example.org" {
+		t.Fatalf("due %v", due)
+	}
+}
+
+// RunUntil's stop is honoured between passes only: the items being
+// published when it closes are finished and marked done first.
+func TestStopWaitsForItemsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(2)
+	g := &gate{fakeServer: &fakeServer{}}
+	g.hook = func(jid.JID) error {
+		started.Done()
+		<-release
+		return nil
+	}
+	p, st := setupGate(t, g, Config{Concurrency: 4, Poll: time.Hour})
+	if err := st.Enqueue(t.Context(),
+		outbox.MessageEntry("alice@example.org", "hi"),
+		outbox.MessageEntry("bob@example.org", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() { done <- p.RunUntil(t.Context(), stop) }()
+	started.Wait() // both at once: with one after the other this hangs
+	close(stop)
+	select {
+	case err := <-done:
+		t.Fatalf("returned with items in flight: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunUntil did not return after stop")
+	}
+	if n, _ := st.OutboxStats(t.Context()); n.Pending != 0 {
+		t.Fatalf("%d items left pending", n.Pending)
+	}
+}
