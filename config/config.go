@@ -275,6 +275,11 @@ type Publish struct {
 	// Poll is how often the outbox is read when nothing wakes the
 	// publisher.
 	Poll time.Duration `toml:"poll"`
+	// Concurrency is how many accounts the publisher writes to at once
+	// (one account's items always go one after the other, in order): a
+	// privileged IQ waits for the server's answer, so a backlog drains at
+	// about this many items per round trip.
+	Concurrency int `toml:"concurrency"`
 	// ShutdownGrace bounds a stop: in-flight requests finish and the
 	// outbox drains for at most this long.
 	ShutdownGrace time.Duration `toml:"shutdown_grace"`
@@ -375,6 +380,7 @@ func Default() Config {
 			RetryMax:    10 * time.Minute,
 			MaxAttempts: 50,
 			Poll:        5 * time.Second,
+			Concurrency: 16,
 
 			ShutdownGrace: 10 * time.Second,
 		},
@@ -676,6 +682,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Publish.Poll <= 0 {
 		bad("publish.poll must be > 0")
+	}
+	if c.Publish.Concurrency < 1 {
+		bad("publish.concurrency must be >= 1")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -75,6 +75,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"unknown key", `size   = 128`, "unknown keys: avatar.colour"},
 		{"bad size", `size   = 128`, "avatar.size 4"},
 		{"bad listen", `listen   = "127.0.0.1:8080"`, "mm7.listen"},
+		{"bad concurrency", `[http]`, "publish.concurrency must be >= 1"},
 	}
 	repl := map[string]string{
 		"missing component": "",
@@ -82,6 +83,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		"unknown key":       "size = 128\ncolour = \"red\"",
 		"bad size":          "size = 4",
 		"bad listen":        `listen = "nope"`,
+		"bad concurrency":   "[publish]\nconcurrency = 0\n\n[http]",
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

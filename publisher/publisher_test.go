@@ -685,7 +685,14 @@ func TestStopWaitsForItemsInFlight(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan error)
 	go func() { done <- p.RunUntil(t.Context(), stop) }()
-	started.Wait() // both at once: with one after the other this hangs
+	bothStarted := make(chan struct{})
+	go func() { started.Wait(); close(bothStarted) }()
+	select {
+	case <-bothStarted:
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("the two accounts' items were not in flight at once")
+	}
 	close(stop)
 	select {
 	case err := <-done:

@@ -122,6 +122,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		RetryMax:    cfg.Publish.RetryMax,
 		MaxAttempts: cfg.Publish.MaxAttempts,
 		Poll:        cfg.Publish.Poll,
+		Concurrency: cfg.Publish.Concurrency,
 
 		VCardConversion: cfg.XMPP.VCardConversion,
 		StatusAsMood:    cfg.Profile.StatusAsMood,
