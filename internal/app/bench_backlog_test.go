@@ -1,0 +1,163 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"mmsprofile/config"
+	"mmsprofile/outbox"
+	"mmsprofile/storage"
+	"mmsprofile/storage/sqlite"
+)
+
+// BenchmarkBacklogDrain measures how fast an outage's backlog reaches the
+// server: status updates for many accounts are committed to the outbox
+// while no service runs, then the service starts against real Prosody and
+// the benchmark waits for the outbox to be empty. It reports the profile
+// items published per second, from the service being ready to the last
+// item marked done, at publish.concurrency 1 and 16.
+//
+//	go test -run '^$' -bench BacklogDrain -benchtime 1x ./internal/app/
+//
+// BACKLOG_N (default 3000) and BACKLOG_USERS (default 20) change the size.
+func BenchmarkBacklogDrain(b *testing.B) {
+	n, users := envInt(b, "BACKLOG_N", 3000), envInt(b, "BACKLOG_USERS", 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	xs := startProsody(b, "", "", "")
+	accounts := make([]string, users)
+	for i := range accounts {
+		u := fmt.Sprintf("user%02d", i)
+		if err := xs.Register(ctx, u, "pw-"+u); err != nil {
+			b.Fatal(err)
+		}
+		accounts[i] = u + "@" + xs.Domain
+	}
+	for _, conc := range []int{1, 16} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				cfg, dsn := backlogConfig(b, xs, conc)
+				fillBacklog(b, dsn, accounts, n)
+				st, err := sqlite.Open(context.Background(), dsn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				runServer(context.Background(), b, cfg, testLogger(b))
+				left := waitOutboxEmpty(b, st, 5*time.Minute)
+				elapsed := time.Since(start)
+				b.StopTimer()
+				st.Close()
+				if left.Failed > 0 {
+					b.Fatalf("%d items failed", left.Failed)
+				}
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "publishes/s")
+				b.ReportMetric(float64(n), "items")
+				b.ReportMetric(float64(users), "users")
+			}
+		})
+	}
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+// backlogConfig is the service's configuration against xs, on a fresh
+// SQLite database, publishing conc accounts at once.
+func backlogConfig(b *testing.B, xs *xmppServer, conc int) (config.Config, string) {
+	b.Helper()
+	dsn := filepath.Join(b.TempDir(), "state.db")
+	raw := fmt.Sprintf(`
+[xmpp]
+component = %q
+server = %q
+secret = %q
+domains = [%q]
+reconnect_min = "100ms"
+reconnect_max = "2s"
+[storage]
+driver = "sqlite"
+dsn = %q
+[mm7]
+listen = "127.0.0.1:0"
+path = "/mm7"
+username = %q
+password = %q
+[publish]
+retry_min = "200ms"
+poll = "1s"
+concurrency = %d
+[email]
+listen = ""
+[http]
+listen = ""
+%s
+`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, conc, xs.config)
+	cfg, err := config.Parse([]byte(raw), "bench.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg, dsn
+}
+
+// fillBacklog commits n status updates, round robin over accounts, as the
+// MMS taken during an outage would have left them.
+func fillBacklog(b *testing.B, dsn string, accounts []string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	entries := make([]storage.Entry, 0, 500)
+	for i := range n {
+		status := fmt.Sprintf("status %d", i)
+		entries = append(entries, outbox.ProfileEntry(accounts[i%len(accounts)], outbox.Profile{Status: &status}))
+		if len(entries) == cap(entries) || i == n-1 {
+			if err := st.Enqueue(ctx, entries...); err != nil {
+				b.Fatal(err)
+			}
+			entries = entries[:0]
+		}
+	}
+	if s, err := st.OutboxStats(ctx); err != nil || s.Pending != n {
+		b.Fatalf("backlog %+v, %v; want %d pending", s, err, n)
+	}
+}
+
+// waitOutboxEmpty polls st until nothing is pending, and returns the
+// last stats.
+func waitOutboxEmpty(b *testing.B, st storage.Store, limit time.Duration) storage.OutboxStats {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		s, err := st.OutboxStats(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s.Pending == 0 {
+			return s
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d items still pending after %s", s.Pending, limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
