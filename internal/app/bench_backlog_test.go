@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 //
 //	go test -run '^$' -bench BacklogDrain -benchtime 1x ./internal/app/
 //
-// BACKLOG_N (default 3000) and BACKLOG_USERS (default 20) change the size.
+// BACKLOG_N (default 3000) and BACKLOG_USERS (default 20) change the size,
+// BACKLOG_CONCURRENCY (default "1,16") the publish.concurrency values.
 func BenchmarkBacklogDrain(b *testing.B) {
 	n, users := envInt(b, "BACKLOG_N", 3000), envInt(b, "BACKLOG_USERS", 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -44,7 +46,18 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		}
 		accounts[i] = u + "@" + xs.Domain
 	}
-	for _, conc := range []int{1, 16} {
+	levels := []int{1, 16}
+	if v := os.Getenv("BACKLOG_CONCURRENCY"); v != "" {
+		levels = levels[:0]
+		for _, f := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(f)
+			if err != nil || c < 1 {
+				b.Fatalf("BACKLOG_CONCURRENCY=%q: want positive numbers, comma-separated", v)
+			}
+			levels = append(levels, c)
+		}
+	}
+	for _, conc := range levels {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
