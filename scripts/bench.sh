@@ -26,6 +26,9 @@ go test -run '^$' -bench Accept -benchtime 5s -count 1 -tags "nodynamic $(pkg-co
 echo "== MM7 POST to a contact's PEP event through Prosody ($e2e_n messages, 1280x960 JPEG)"
 go test -run '^$' -bench MM7ToPEPEvent -benchtime "${e2e_n}x" -count 1 -tags "nodynamic $(pkg-config --exists vips 2>/dev/null && echo vips)" ./internal/app/ | tee "$out/e2e.txt"
 
+echo "== a backlog of 3,000 status updates for 20 accounts drained into Prosody, publish.concurrency 1 and 16"
+go test -run '^$' -bench BacklogDrain -benchtime 1x -count 1 ./internal/app/ | tee "$out/backlog.txt"
+
 echo "== avatar step beside ImageMagick and libvips"
 if [ -x scripts/bench-avatar.sh ]; then
 	scripts/bench-avatar.sh | tee "$out/avatar.txt"

@@ -227,17 +227,28 @@ func (c *Component) Permissions(host string) (Perms, bool) {
 
 // WaitPermissions waits until host has advertised its permissions.
 func (c *Component) WaitPermissions(ctx context.Context, host string) (Perms, error) {
+	p, err := waitFor(ctx, c, func() (Perms, bool) { p, ok := c.perms[host]; return p, ok })
+	if err != nil {
+		return Perms{}, fmt.Errorf("component: waiting for %s to grant privileges: %w", host, err)
+	}
+	return p, nil
+}
+
+// waitFor waits until look, called with c.mu read-locked, finds what it
+// looks for; every change to the session's state closes c.changed.
+func waitFor[T any](ctx context.Context, c *Component, look func() (T, bool)) (T, error) {
 	for {
 		c.mu.RLock()
-		p, ok := c.perms[host]
+		v, ok := look()
 		ch := c.changed
 		c.mu.RUnlock()
 		if ok {
-			return p, nil
+			return v, nil
 		}
 		select {
 		case <-ctx.Done():
-			return Perms{}, fmt.Errorf("component: waiting for %s to grant privileges: %w", host, ctx.Err())
+			var zero T
+			return zero, ctx.Err()
 		case <-ch:
 		}
 	}

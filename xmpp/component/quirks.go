@@ -130,20 +130,11 @@ func (c *Component) Server(host string) (Server, bool) {
 
 // WaitServer waits until the probe of host has ended.
 func (c *Component) WaitServer(ctx context.Context, host string) (Server, error) {
-	for {
-		c.mu.RLock()
-		s, ok := c.servers[host]
-		ch := c.changed
-		c.mu.RUnlock()
-		if ok {
-			return s, nil
-		}
-		select {
-		case <-ctx.Done():
-			return Server{}, fmt.Errorf("component: waiting to learn what %s runs: %w", host, ctx.Err())
-		case <-ch:
-		}
+	s, err := waitFor(ctx, c, func() (Server, bool) { s, ok := c.servers[host]; return s, ok })
+	if err != nil {
+		return Server{}, fmt.Errorf("component: waiting to learn what %s runs: %w", host, err)
 	}
+	return s, nil
 }
 
 // Addressing is how the wrapped IQ of a privileged IQ names its target.
