@@ -433,7 +433,10 @@ func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string,
 
 	host := owner.Domainpart()
 	addressing := c.Addressing(host)
-	defer trace.StartRegion(ctx, "xmpp.iq-"+typ+" "+ns).End()
+	if trace.IsEnabled() {
+		// The name is built only while a trace is taken: this is every IQ.
+		defer trace.StartRegion(ctx, "xmpp.iq-"+typ+" "+ns).End()
+	}
 	out, err := c.privilegedIQ(ctx, s, owner, typ, payload, addressing)
 	if errors.Is(err, ErrBounced) && addressing == AddressSelf {
 		// ejabberd before 25.03 (#4347): the bounce came back at once, so
