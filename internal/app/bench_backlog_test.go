@@ -106,32 +106,10 @@ func envInt(b *testing.B, name string, def int) int {
 func backlogConfig(b *testing.B, xs *xmppServer, conc int) (config.Config, string) {
 	b.Helper()
 	dsn := filepath.Join(b.TempDir(), "state.db")
-	raw := fmt.Sprintf(`
-[xmpp]
-component = %q
-server = %q
-secret = %q
-domains = [%q]
-reconnect_min = "100ms"
-reconnect_max = "2s"
-[storage]
-driver = "sqlite"
-dsn = %q
-[mm7]
-listen = "127.0.0.1:0"
-path = "/mm7"
-username = %q
-password = %q
-[publish]
-retry_min = "200ms"
-poll = "1s"
-concurrency = %d
-[email]
-listen = ""
-[http]
-listen = ""
-%s
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, conc, xs.config)
+	raw := serviceTOML(xs, dsn, serviceSections{
+		publish: fmt.Sprintf("concurrency = %d\n", conc),
+		tail:    "[email]\nlisten = \"\"\n[http]\nlisten = \"\"\n",
+	})
 	cfg, err := config.Parse([]byte(raw), "bench.toml")
 	if err != nil {
 		b.Fatal(err)

@@ -129,34 +129,10 @@ func startWith(t testing.TB, opts envOptions) *env {
 	if !strings.Contains(opts.extra, "[http]") {
 		opts.extra += "\n[http]\nlisten = \"\"\n"
 	}
-	raw := fmt.Sprintf(`
-[xmpp]
-component = %q
-server = %q
-secret = %q
-domains = [%q]
-reconnect_min = "100ms"
-reconnect_max = "2s"
-[storage]
-driver = "sqlite"
-dsn = %q
-[mm7]
-listen = "127.0.0.1:0"
-path = "/mm7"
-username = %q
-password = %q
-submit_url = %q
-sender_address = "12345"
-vaspid = "mmsprofile-test"
-[publish]
-retry_min = "200ms"
-poll = "1s"
-[profile]
-service_number = "12345"
-status_as_mood = %t
-%s
-%s
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, opts.submitURL, opts.moodFromStatus, xs.config, opts.extra)
+	raw := serviceTOML(xs, dsn, serviceSections{
+		mm7:  fmt.Sprintf("submit_url = %q\nsender_address = \"12345\"\nvaspid = \"mmsprofile-test\"\n", opts.submitURL),
+		tail: fmt.Sprintf("[profile]\nservice_number = \"12345\"\nstatus_as_mood = %t\n%s\n", opts.moodFromStatus, opts.extra),
+	})
 	cfgPath := filepath.Join(dir, "mmsprofile.toml")
 	if err := os.WriteFile(cfgPath, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
@@ -176,6 +152,42 @@ status_as_mood = %t
 	}
 	e.mm7URL = "http://" + e.srv.MM7Addr().String() + "/mm7"
 	return e
+}
+
+// serviceSections are what a test adds to serviceTOML's configuration:
+// lines of its [mm7] and [publish] tables, and whole tables after them.
+type serviceSections struct {
+	mm7, publish, tail string
+}
+
+// serviceTOML is the configuration the tests of this package run the
+// service with: the harness's XMPP server, SQLite at dsn and MM7 on a free
+// port, with the server's own settings (xs.config) and the sections added.
+func serviceTOML(xs *xmppServer, dsn string, add serviceSections) string {
+	return fmt.Sprintf(`
+[xmpp]
+component = %q
+server = %q
+secret = %q
+domains = [%q]
+reconnect_min = "100ms"
+reconnect_max = "2s"
+[storage]
+driver = "sqlite"
+dsn = %q
+[mm7]
+listen = "127.0.0.1:0"
+path = "/mm7"
+username = %q
+password = %q
+%s
+[publish]
+retry_min = "200ms"
+poll = "1s"
+%s
+%s
+%s
+`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, add.mm7, add.publish, xs.config, add.tail)
 }
 
 // runServer runs the service until the test ends, and returns it once it
