@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"mmsprofile/internal/testkit/promtool"
 	"mmsprofile/metrics"
 	"mmsprofile/storage"
 )
@@ -31,36 +31,11 @@ const (
 	alertTestsFile = "prometheus/alerts_test.yml"
 )
 
-// promtool finds Debian's promtool (package prometheus). A missing one
-// skips locally and fails under CI=true, where a skip would hide a broken
-// CI machine.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		const msg = "promtool not installed (apt-get install -y --no-install-recommends prometheus)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
 // run runs promtool in dir with stdin and fails t with its output when it
 // does not exit 0.
 func run(t *testing.T, dir string, stdin io.Reader, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, promtool(t), args...)
-	cmd.Dir = dir
-	cmd.Stdin = stdin
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return promtool.Run(t, dir, stdin, args...)
 }
 
 func TestAlertRules(t *testing.T) {
@@ -73,7 +48,7 @@ func TestAlertRules(t *testing.T) {
 // recording rule, Grafana's variables replaced by what they expand to, so
 // that a query Prometheus would refuse fails here and not on a wall screen.
 func TestDashboardQueriesParse(t *testing.T) {
-	promtool(t)
+	promtool.Path(t)
 	exprs := dashboardExprs(t)
 	expand := strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$instance", ".*")
 	type rule struct {
@@ -104,7 +79,7 @@ func TestDashboardQueriesParse(t *testing.T) {
 // TestScrapeLints scrapes /metrics as the ops listener serves it, with
 // every series present, and has promtool check the exposition.
 func TestScrapeLints(t *testing.T) {
-	promtool(t)
+	promtool.Path(t)
 	m := busyMetrics(t)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
@@ -130,12 +105,7 @@ func TestScrapeLints(t *testing.T) {
 			t.Errorf("the scrape lacks %s: give it an observation in busyMetrics", name)
 		}
 	}
-	// Every finding fails, the Go runtime's series included: promtool
-	// 2.42 finds none today, and one that a client_golang update brings
-	// should be looked at, not waved through.
-	if out := strings.TrimSpace(run(t, ".", bytes.NewReader(body), "check", "metrics")); out != "" {
-		t.Errorf("promtool check metrics:\n%s", out)
-	}
+	promtool.CheckMetrics(t, body)
 }
 
 // busyMetrics returns metrics in which every vector has a child.

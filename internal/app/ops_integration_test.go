@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mmsprofile/internal/testkit/mm7sample"
+	"mmsprofile/internal/testkit/promtool"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -67,6 +68,9 @@ func TestOperatorEndpoints(t *testing.T) {
 			ok = ok && strings.Contains(metrics, w)
 		}
 		if ok {
+			// The exposition a real serve gives, runtime series and all,
+			// not only the one metrics' own test builds.
+			promtool.CheckMetrics(t, []byte(metrics))
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
