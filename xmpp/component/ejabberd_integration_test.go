@@ -114,3 +114,44 @@ func TestPrivilegedIQOnEjabberd(t *testing.T) {
 		})
 	}
 }
+
+// A wrong secret is told apart from other failures on every ejabberd too:
+// the alert on component handshake failures reads this reason.
+func TestWrongSecretOnEjabberd(t *testing.T) {
+	for _, g := range ejabberd.Generations() {
+		t.Run(g.Name, func(t *testing.T) {
+			xs := ejabberd.StartT(t, ejabberd.Options{Root: g.Root})
+			c, err := component.New(component.Config{
+				Domain: xs.Component, Server: xs.ComponentAddr, Secret: "wrong-" + xs.Secret,
+				ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, IQTimeout: 10 * time.Second,
+			}, testLog(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			reasons := make(chan string, 64)
+			c.OnHandshakeFailure = func(reason string) {
+				select {
+				case reasons <- reason:
+				default:
+				}
+			}
+			rctx, stop := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(rctx) }()
+			defer func() { stop(); <-done }()
+			for i := range 2 { // and again after the reconnect
+				select {
+				case r := <-reasons:
+					if r != component.HandshakeNotAuthorized {
+						t.Errorf("ejabberd %s: handshake failure %d is %q, want %q", xs.Version, i, r, component.HandshakeNotAuthorized)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatalf("ejabberd %s: no handshake failure %d reported", xs.Version, i)
+				}
+			}
+			if c.Connected() {
+				t.Fatal("connected with a wrong secret")
+			}
+		})
+	}
+}
