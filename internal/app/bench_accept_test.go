@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"mmsprofile/internal/app"
 	"mmsprofile/internal/testkit/mm7sample"
 	"mmsprofile/internal/testkit/pgtest"
+	"mmsprofile/storage"
 )
 
 // BenchmarkAccept measures what an MMSC sees: MM7 POSTs answered 1000,
@@ -51,12 +53,62 @@ func BenchmarkAccept(b *testing.B) {
 	}
 }
 
+// BenchmarkAcceptNodes is the scale-out of the accepting side: 1, 2 and 3
+// serve nodes on one PostgreSQL database, the senders spread round robin
+// over them (as an MMSC's load balancer would), each node with the same
+// four senders per core as BenchmarkAccept. Only the leader publishes, and
+// nothing is published here, so MMS/s shows what intake alone scales to.
+// Every node, the database and the senders share this machine's cores.
+func BenchmarkAcceptNodes(b *testing.B) {
+	photo := mm7sample.Photo(1280, 960, 77)
+	for _, nodes := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			dsn := pgtest.StartT(b).NewDatabaseT(b)
+			urls := make([]string, nodes)
+			for i := range urls {
+				urls[i] = acceptNode(b, "postgres", dsn, nodeSenders)
+			}
+			var seq atomic.Int64
+			b.SetParallelism(4 * nodes)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := seq.Add(1)
+					d := mm7sample.Deliver{TransactionID: fmt.Sprintf("%s-%d", b.Name(), n), Sender: senderNumber(int(n) % nodeSenders), Text: "at the beach", Image: photo}
+					url := urls[int(n)%len(urls)]
+					code, body, err := mm7sample.Post(context.Background(), http.DefaultClient, url, mm7User, mm7Password, d)
+					if err != nil || code != 200 || mm7sample.StatusCode(body) != "1000" {
+						b.Errorf("POST %d: %v HTTP %d %s", n, err, code, body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "MMS/s")
+		})
+	}
+}
+
+// nodeSenders is how many phones BenchmarkAcceptNodes sends from, each
+// linked to an account of its own: one sender would make every node wait
+// on the same account's rows, which is not what many MMSCs' traffic does.
+const nodeSenders = 64
+
+func senderNumber(i int) string { return fmt.Sprintf("+1202555%04d", 1000+i) }
+
 func acceptServer(b *testing.B, backend string) string {
 	b.Helper()
 	dsn := filepath.Join(b.TempDir(), "state.db")
 	if backend == "postgres" {
 		dsn = pgtest.StartT(b).NewDatabaseT(b)
 	}
+	return acceptNode(b, backend, dsn, 0)
+}
+
+// acceptNode runs one serve node on the database at dsn, alice's number
+// and the first senders of senderNumber linked, and returns its MM7 URL.
+func acceptNode(b *testing.B, backend, dsn string, senders int) string {
+	b.Helper()
 	// A port nobody listens on: the component keeps retrying in the
 	// background, which costs the accepting side nothing.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -98,8 +150,13 @@ max_concurrent = 2
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := st.AddLink(ctx, "alice@localhost", aliceNumber, "bench"); err != nil {
+	if err := st.AddLink(ctx, "alice@localhost", aliceNumber, "bench"); err != nil && !errors.Is(err, storage.ErrConflict) {
 		b.Fatal(err)
+	}
+	for i := range senders {
+		if err := st.AddLink(ctx, fmt.Sprintf("user%d@localhost", i), senderNumber(i), "bench"); err != nil && !errors.Is(err, storage.ErrConflict) {
+			b.Fatal(err)
+		}
 	}
 	st.Close()
 	srv := runServer(ctx, b, cfg, testLogger(b))
