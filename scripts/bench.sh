@@ -6,6 +6,7 @@
 #   scripts/bench.sh                 # everything
 #   COUNT=10 scripts/bench.sh        # more samples (benchstat wants >= 6)
 #   E2E_N=500 scripts/bench.sh       # more messages through Prosody
+#   OUTAGE=10m scripts/bench.sh      # a longer XMPP outage before the drain
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:$HOME/go/bin
@@ -20,7 +21,7 @@ echo "== parsers, storage, vCard (count=$count)"
 go test -run '^$' -bench . -benchmem -count "$count" \
 	./mmsbridge/mm7/ ./mmsbridge/email/ ./vcard/ ./storage/sqlite/ ./storage/postgres/ | tee "$out/units.txt"
 
-echo "== accepted MMS/s per storage backend, text-only and with a 1280x960 JPEG"
+echo "== accepted MMS/s per storage backend, text-only and with a 1280x960 JPEG; 1-3 nodes on one PostgreSQL"
 go test -run '^$' -bench Accept -benchtime 5s -count 1 -tags "nodynamic $(pkg-config --exists vips 2>/dev/null && echo vips)" ./internal/app/ | tee "$out/accept.txt"
 
 echo "== MM7 POST to a contact's PEP event through Prosody ($e2e_n messages, 1280x960 JPEG)"
@@ -28,6 +29,9 @@ go test -run '^$' -bench MM7ToPEPEvent -benchtime "${e2e_n}x" -count 1 -tags "no
 
 echo "== a backlog of 3,000 status updates for 20 accounts drained into Prosody, publish.concurrency 1 and 16"
 go test -run '^$' -bench BacklogDrain -benchtime 1x -count 1 ./internal/app/ | tee "$out/backlog.txt"
+
+echo "== an XMPP outage of ${OUTAGE:-15s} at ${OUTAGE_RATE:-40} MMS/s, then the drain (OUTAGE=10m for issue 19's figure)"
+go test -run '^$' -bench OutageDrain -benchtime 1x -count 1 -timeout 60m ./internal/testkit/faulttest/ | tee "$out/outage.txt"
 
 echo "== avatar step beside ImageMagick and libvips"
 if [ -x scripts/bench-avatar.sh ]; then

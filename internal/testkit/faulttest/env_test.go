@@ -31,7 +31,7 @@ type account struct {
 // watches their avatars, a gate on the component link, and a database
 // for any number of serve nodes.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	xmpp     *prosody.Server
 	gate     *gate
@@ -42,18 +42,25 @@ type env struct {
 
 	driver, dsn string
 	pg          *pgtest.Server // nil with sqlite
+	logLevel    string
 }
 
 type envOptions struct {
 	postgres bool
 	accounts int
+	// logLevel is serve's log level; "" is debug, which a benchmark
+	// would mostly measure the writing of.
+	logLevel string
 }
 
 var names = []string{"alice", "carol", "dave", "erin", "frank"}
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), contact: newContact()}
+	e := &env{t: t, dir: t.TempDir(), contact: newContact(), logLevel: opts.logLevel}
+	if e.logLevel == "" {
+		e.logLevel = "debug"
+	}
 	if opts.postgres {
 		// Before Prosody, so that a missing PostgreSQL skips at once.
 		e.pg = pgtest.StartT(t)
@@ -78,7 +85,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	e.dialBob(ctx)
 	t.Cleanup(func() { e.bob.Close() })
 	for i := range opts.accounts {
-		a := account{JID: jid.MustParse(names[i] + "@" + e.xmpp.Domain), Number: fmt.Sprintf("+1202555%04d", 143+i)}
+		name := fmt.Sprintf("user%d", i)
+		if i < len(names) {
+			name = names[i]
+		}
+		a := account{JID: jid.MustParse(name + "@" + e.xmpp.Domain), Number: fmt.Sprintf("+1202555%04d", 143+i)}
 		if err := e.xmpp.Register(ctx, a.JID.Localpart(), "pw-"+a.JID.Localpart()); err != nil {
 			t.Fatal(err)
 		}
@@ -219,9 +230,9 @@ poll = "1s"
 [limits]
 updates_per_hour = 100000
 [log]
-level = "debug"
+level = %q
 `, e.xmpp.Component, e.gate.Addr(), e.xmpp.Secret, e.xmpp.Domain, e.driver, e.dsn,
-		mm7Listen, mm7User, mm7Password, httpListen)
+		mm7Listen, mm7User, mm7Password, httpListen, e.logLevel)
 }
 
 // photo is a delivery from a's phone with a picture of its own.
@@ -286,10 +297,15 @@ func (e *env) outboxStates(ctx context.Context) map[string]int {
 }
 
 // WaitOutboxDrained waits until no outbox row is pending, and fails t if
-// any failed.
+// any failed or a minute passes.
 func (e *env) WaitOutboxDrained() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	e.waitOutboxDrained(time.Minute)
+}
+
+func (e *env) waitOutboxDrained(max time.Duration) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), max)
 	defer cancel()
 	for {
 		st := e.outboxStates(ctx)

@@ -24,7 +24,7 @@ type gate struct {
 
 // newGate listens on a free loopback port and forwards to target; it is
 // open and is closed when t ends.
-func newGate(t *testing.T, target string) *gate {
+func newGate(t testing.TB, target string) *gate {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

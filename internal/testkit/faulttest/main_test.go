@@ -33,7 +33,7 @@ var (
 
 // binary builds cmd/mmsprofile once per run (with -race when the tests
 // run with it) and returns its path.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(binDir, "mmsprofile")
 	buildOnce.Do(func() {

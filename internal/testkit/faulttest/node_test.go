@@ -26,7 +26,7 @@ const (
 
 // node is one `mmsprofile serve` process.
 type node struct {
-	t       *testing.T
+	t       testing.TB
 	name    string
 	cfgPath string
 	logPath string
@@ -243,7 +243,7 @@ func (n *node) MustAccept(d mm7sample.Deliver) {
 // freePorts returns n distinct free loopback ports. serve binds them
 // itself a moment later; another process taking one meanwhile is rare on
 // a test machine and fails the start loudly.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	for range n {
