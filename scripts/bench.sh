@@ -7,6 +7,7 @@
 #   COUNT=10 scripts/bench.sh        # more samples (benchstat wants >= 6)
 #   E2E_N=500 scripts/bench.sh       # more messages through Prosody
 #   OUTAGE=10m scripts/bench.sh      # a longer XMPP outage before the drain
+#   SOAK=30m scripts/bench.sh        # a longer soak for the memory curve
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:$HOME/go/bin
@@ -32,6 +33,9 @@ go test -run '^$' -bench BacklogDrain -benchtime 1x -count 1 ./internal/app/ | t
 
 echo "== an XMPP outage of ${OUTAGE:-15s} at ${OUTAGE_RATE:-40} MMS/s, then the drain (OUTAGE=10m for issue 19's figure)"
 go test -run '^$' -bench OutageDrain -benchtime 1x -count 1 -timeout 60m ./internal/testkit/faulttest/ | tee "$out/outage.txt"
+
+echo "== serve's memory over a soak of ${SOAK:-1m} at ${SOAK_RATE:-30} MMS/s (SOAK=30m for issue 19's curve)"
+go test -run '^$' -bench Soak -benchtime 1x -count 1 -timeout 90m -v ./internal/testkit/faulttest/ | grep -v '^=== ' | tee "$out/soak.txt"
 
 echo "== avatar step beside ImageMagick and libvips"
 if [ -x scripts/bench-avatar.sh ]; then
