@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -103,21 +102,63 @@ func (r *Responder) HandleItems(ctx context.Context, iq component.IQ) ([]byte, e
 	if iq.Type != "get" {
 		return nil, &component.StanzaError{Type: "cancel", Condition: "bad-request"}
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<query xmlns='%s'`, component.NSDiscoItems)
-	if iq.Node != "" {
-		fmt.Fprintf(&b, ` node='%s'`, esc(iq.Node))
-	}
-	b.WriteByte('>')
+	out := itemsOut{Node: iq.Node}
 	if iq.Node == NSCommands {
 		for _, c := range commandNames {
-			fmt.Fprintf(&b, `<item jid='%s' node='%s' name='%s'/>`, esc(r.component), c.node, esc(c.name))
+			out.Items = append(out.Items, itemOut{JID: r.component, Node: c.node, Name: c.name})
 		}
 	} else if iq.Node != "" {
 		return nil, &component.StanzaError{Type: "cancel", Condition: "item-not-found"}
 	}
-	b.WriteString(`</query>`)
-	return b.Bytes(), nil
+	return marshal(out)
+}
+
+// itemsOut is the disco#items answer; itemOut one command in it.
+type itemsOut struct {
+	XMLName xml.Name  `xml:"http://jabber.org/protocol/disco#items query"`
+	Node    string    `xml:"node,attr,omitempty"`
+	Items   []itemOut `xml:"item"`
+}
+
+type itemOut struct {
+	JID  string `xml:"jid,attr"`
+	Node string `xml:"node,attr"`
+	Name string `xml:"name,attr"`
+}
+
+// commandOut is the <command/> payload of an answer.
+type commandOut struct {
+	XMLName   xml.Name  `xml:"http://jabber.org/protocol/commands command"`
+	Node      string    `xml:"node,attr"`
+	SessionID string    `xml:"sessionid,attr"`
+	Status    string    `xml:"status,attr"`
+	Actions   *actions  `xml:"actions"`
+	Notes     []noteOut `xml:"note"`
+	Form      *form
+}
+
+// actions lists what the client may do next; each action is an empty
+// element named after it (<complete/>), so its name is the XMLName.
+type actions struct {
+	Execute string `xml:"execute,attr"`
+	Allowed []struct {
+		XMLName xml.Name
+	}
+}
+
+type noteOut struct {
+	Type string `xml:"type,attr"`
+	Text string `xml:",chardata"`
+}
+
+// marshal writes v, a payload type of this package, as XML. A failure is
+// an internal error: every such type always marshals.
+func marshal(v any) ([]byte, error) {
+	b, err := xml.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("commands: marshal %T: %w", v, err)
+	}
+	return b, nil
 }
 
 type commandIn struct {
@@ -142,7 +183,7 @@ func cmdError(cond, specific, text string) error {
 		se.Type = "cancel"
 	}
 	if specific != "" {
-		se.Extra = []byte(fmt.Sprintf(`<%s xmlns='%s'/>`, specific, NSCommands))
+		se.Extra = component.EmptyElement(NSCommands, specific)
 	}
 	return se
 }
@@ -265,23 +306,17 @@ func (r *Responder) answer(node, sid string, out reply, err error) ([]byte, erro
 	if out.status != "executing" {
 		r.closeSession(sid)
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<command xmlns='%s' node='%s' sessionid='%s' status='%s'>`, NSCommands, esc(node), sid, out.status)
+	c := commandOut{Node: node, SessionID: sid, Status: out.status, Form: out.form}
 	if len(out.actions) > 0 {
-		fmt.Fprintf(&b, `<actions execute='%s'>`, out.actions[0])
+		c.Actions = &actions{Execute: out.actions[0]}
 		for _, a := range out.actions {
-			fmt.Fprintf(&b, `<%s/>`, a)
+			c.Actions.Allowed = append(c.Actions.Allowed, struct{ XMLName xml.Name }{xml.Name{Local: a}})
 		}
-		b.WriteString(`</actions>`)
 	}
 	for _, n := range out.notes {
-		fmt.Fprintf(&b, `<note type='%s'>%s</note>`, n[0], esc(n[1]))
+		c.Notes = append(c.Notes, noteOut{Type: n[0], Text: n[1]})
 	}
-	if out.form != nil {
-		b.Write(out.form.xml())
-	}
-	b.WriteString(`</command>`)
-	return b.Bytes(), nil
+	return marshal(c)
 }
 
 // start is the first stage of each command.
