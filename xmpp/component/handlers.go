@@ -126,7 +126,7 @@ func (c *Component) dispatchIQ(s *xmpp.Session, el *element, h IQHandler, payloa
 			reply.Type = stanza.ErrorIQ
 			// The request goes back with the error, as RFC 6120 §8.3.1 allows,
 			// so the requester sees which command failed.
-			if err := s.Send(ctx, reply.Wrap(xmlstream.MultiReader(tokens(payload.Raw()), se.TokenReader()))); err != nil {
+			if err := s.Send(ctx, reply.Wrap(xmlstream.MultiReader(payload.TokenReader(), se.TokenReader()))); err != nil {
 				c.log.Warn("iq error answer", "to", from.String(), "err", err)
 			}
 			return
