@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"mmsprofile/profile"
 	"mmsprofile/storage"
@@ -100,7 +101,7 @@ func (r *Responder) nodeInfo(node string) (component.NodeInfo, bool) {
 // node.
 func (r *Responder) HandleItems(ctx context.Context, iq component.IQ) ([]byte, error) {
 	if iq.Type != "get" {
-		return nil, &component.StanzaError{Type: "cancel", Condition: "bad-request"}
+		return nil, stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest}
 	}
 	out := itemsOut{Node: iq.Node}
 	if iq.Node == NSCommands {
@@ -108,7 +109,7 @@ func (r *Responder) HandleItems(ctx context.Context, iq component.IQ) ([]byte, e
 			out.Items = append(out.Items, itemOut{JID: r.component, Node: c.node, Name: c.name})
 		}
 	} else if iq.Node != "" {
-		return nil, &component.StanzaError{Type: "cancel", Condition: "item-not-found"}
+		return nil, stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 	}
 	return marshal(out)
 }
@@ -177,13 +178,15 @@ type reply struct {
 	form    *form
 }
 
-func cmdError(cond, specific, text string) error {
-	se := &component.StanzaError{Type: "modify", Condition: cond, Text: text}
-	if cond == "forbidden" || cond == "item-not-found" {
-		se.Type = "cancel"
+// cmdError is a stanza error with text and, when specific is set,
+// XEP-0050's application condition of that name.
+func cmdError(cond stanza.Condition, specific, text string) error {
+	se := stanza.Error{Type: stanza.Modify, Condition: cond, Text: map[string]string{"": text}}
+	if cond == stanza.Forbidden || cond == stanza.ItemNotFound {
+		se.Type = stanza.Cancel
 	}
 	if specific != "" {
-		se.Extra = component.EmptyElement(NSCommands, specific)
+		return component.WithAppCondition(se, xml.Name{Space: NSCommands, Local: specific})
 	}
 	return se
 }
@@ -255,7 +258,7 @@ func (r *Responder) openSession(node string, from jid.JID) (string, error) {
 		}
 	}
 	if open >= maxSessions {
-		return "", &component.StanzaError{Type: "wait", Condition: "resource-constraint", Text: "too many open commands; finish or cancel one first"}
+		return "", stanza.Error{Type: stanza.Wait, Condition: stanza.ResourceConstraint, Text: map[string]string{"": "too many open commands; finish or cancel one first"}}
 	}
 	b := make([]byte, 12)
 	rand.Read(b)
@@ -296,12 +299,12 @@ func (r *Responder) answer(node, sid string, out reply, err error) ([]byte, erro
 		}
 		out.notes = append([][2]string{{"error", ue.Text}}, out.notes...)
 	case err != nil:
-		var se *component.StanzaError
+		var se stanza.Error
 		if errors.As(err, &se) {
-			return nil, se
+			return nil, err
 		}
 		r.log.Error("command failed", "node", node, "err", err)
-		return nil, &component.StanzaError{Type: "wait", Condition: "internal-server-error", Text: "temporary failure; try again later"}
+		return nil, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError, Text: map[string]string{"": "temporary failure; try again later"}}
 	}
 	if out.status != "executing" {
 		r.closeSession(sid)
