@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"mmsprofile/profile"
 	"mmsprofile/storage"
@@ -101,23 +101,65 @@ func (r *Responder) nodeInfo(node string) (component.NodeInfo, bool) {
 // node.
 func (r *Responder) HandleItems(ctx context.Context, iq component.IQ) ([]byte, error) {
 	if iq.Type != "get" {
-		return nil, &component.StanzaError{Type: "cancel", Condition: "bad-request"}
+		return nil, stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest}
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<query xmlns='%s'`, component.NSDiscoItems)
-	if iq.Node != "" {
-		fmt.Fprintf(&b, ` node='%s'`, esc(iq.Node))
-	}
-	b.WriteByte('>')
+	out := itemsOut{Node: iq.Node}
 	if iq.Node == NSCommands {
 		for _, c := range commandNames {
-			fmt.Fprintf(&b, `<item jid='%s' node='%s' name='%s'/>`, esc(r.component), c.node, esc(c.name))
+			out.Items = append(out.Items, itemOut{JID: r.component, Node: c.node, Name: c.name})
 		}
 	} else if iq.Node != "" {
-		return nil, &component.StanzaError{Type: "cancel", Condition: "item-not-found"}
+		return nil, stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 	}
-	b.WriteString(`</query>`)
-	return b.Bytes(), nil
+	return marshal(out)
+}
+
+// itemsOut is the disco#items answer; itemOut one command in it.
+type itemsOut struct {
+	XMLName xml.Name  `xml:"http://jabber.org/protocol/disco#items query"`
+	Node    string    `xml:"node,attr,omitempty"`
+	Items   []itemOut `xml:"item"`
+}
+
+type itemOut struct {
+	JID  string `xml:"jid,attr"`
+	Node string `xml:"node,attr"`
+	Name string `xml:"name,attr"`
+}
+
+// commandOut is the <command/> payload of an answer.
+type commandOut struct {
+	XMLName   xml.Name  `xml:"http://jabber.org/protocol/commands command"`
+	Node      string    `xml:"node,attr"`
+	SessionID string    `xml:"sessionid,attr"`
+	Status    string    `xml:"status,attr"`
+	Actions   *actions  `xml:"actions"`
+	Notes     []noteOut `xml:"note"`
+	Form      *form
+}
+
+// actions lists what the client may do next; each action is an empty
+// element named after it (<complete/>), so its name is the XMLName.
+type actions struct {
+	Execute string `xml:"execute,attr"`
+	Allowed []struct {
+		XMLName xml.Name
+	}
+}
+
+type noteOut struct {
+	Type string `xml:"type,attr"`
+	Text string `xml:",chardata"`
+}
+
+// marshal writes v, a payload type of this package, as XML. A failure is
+// an internal error: every such type always marshals.
+func marshal(v any) ([]byte, error) {
+	b, err := xml.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("commands: marshal %T: %w", v, err)
+	}
+	return b, nil
 }
 
 type commandIn struct {
@@ -136,13 +178,15 @@ type reply struct {
 	form    *form
 }
 
-func cmdError(cond, specific, text string) error {
-	se := &component.StanzaError{Type: "modify", Condition: cond, Text: text}
-	if cond == "forbidden" || cond == "item-not-found" {
-		se.Type = "cancel"
+// cmdError is a stanza error with text and, when specific is set,
+// XEP-0050's application condition of that name.
+func cmdError(cond stanza.Condition, specific, text string) error {
+	se := stanza.Error{Type: stanza.Modify, Condition: cond, Text: map[string]string{"": text}}
+	if cond == stanza.Forbidden || cond == stanza.ItemNotFound {
+		se.Type = stanza.Cancel
 	}
 	if specific != "" {
-		se.Extra = []byte(fmt.Sprintf(`<%s xmlns='%s'/>`, specific, NSCommands))
+		return component.WithAppCondition(se, xml.Name{Space: NSCommands, Local: specific})
 	}
 	return se
 }
@@ -214,7 +258,7 @@ func (r *Responder) openSession(node string, from jid.JID) (string, error) {
 		}
 	}
 	if open >= maxSessions {
-		return "", &component.StanzaError{Type: "wait", Condition: "resource-constraint", Text: "too many open commands; finish or cancel one first"}
+		return "", stanza.Error{Type: stanza.Wait, Condition: stanza.ResourceConstraint, Text: map[string]string{"": "too many open commands; finish or cancel one first"}}
 	}
 	b := make([]byte, 12)
 	rand.Read(b)
@@ -255,33 +299,27 @@ func (r *Responder) answer(node, sid string, out reply, err error) ([]byte, erro
 		}
 		out.notes = append([][2]string{{"error", ue.Text}}, out.notes...)
 	case err != nil:
-		var se *component.StanzaError
+		var se stanza.Error
 		if errors.As(err, &se) {
-			return nil, se
+			return nil, err
 		}
 		r.log.Error("command failed", "node", node, "err", err)
-		return nil, &component.StanzaError{Type: "wait", Condition: "internal-server-error", Text: "temporary failure; try again later"}
+		return nil, stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError, Text: map[string]string{"": "temporary failure; try again later"}}
 	}
 	if out.status != "executing" {
 		r.closeSession(sid)
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<command xmlns='%s' node='%s' sessionid='%s' status='%s'>`, NSCommands, esc(node), sid, out.status)
+	c := commandOut{Node: node, SessionID: sid, Status: out.status, Form: out.form}
 	if len(out.actions) > 0 {
-		fmt.Fprintf(&b, `<actions execute='%s'>`, out.actions[0])
+		c.Actions = &actions{Execute: out.actions[0]}
 		for _, a := range out.actions {
-			fmt.Fprintf(&b, `<%s/>`, a)
+			c.Actions.Allowed = append(c.Actions.Allowed, struct{ XMLName xml.Name }{xml.Name{Local: a}})
 		}
-		b.WriteString(`</actions>`)
 	}
 	for _, n := range out.notes {
-		fmt.Fprintf(&b, `<note type='%s'>%s</note>`, n[0], esc(n[1]))
+		c.Notes = append(c.Notes, noteOut{Type: n[0], Text: n[1]})
 	}
-	if out.form != nil {
-		b.Write(out.form.xml())
-	}
-	b.WriteString(`</command>`)
-	return b.Bytes(), nil
+	return marshal(c)
 }
 
 // start is the first stage of each command.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"mmsprofile/avatar"
 	"mmsprofile/profile"
@@ -52,9 +53,10 @@ func run(t *testing.T, r *Responder, from, payload string) (answer, error) {
 }
 
 func condition(err error) string {
-	var se *component.StanzaError
+	var se stanza.Error
 	if errors.As(err, &se) {
-		return se.Condition + " " + string(se.Extra)
+		app, _ := component.AppCondition(err)
+		return string(se.Condition) + " " + app.Local
 	}
 	return ""
 }

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -13,53 +12,42 @@ const (
 	NSData     = "jabber:x:data"
 )
 
-// field is one XEP-0004 form field.
+// field is one XEP-0004 form field; the tags give its XML.
 type field struct {
-	Var, Type, Label, Desc string
-	Required               bool
-	Values                 []string
-	Options                [][2]string // label, value
+	Var      string   `xml:"var,attr"`
+	Type     string   `xml:"type,attr"`
+	Label    string   `xml:"label,attr,omitempty"`
+	Desc     string   `xml:"desc,omitempty"`
+	Required presence `xml:"required"`
+	Options  []option `xml:"option"`
+	Values   []string `xml:"value"`
 }
 
-// form is an XEP-0004 data form we send.
+// option is one choice of a list field.
+type option struct {
+	Label string `xml:"label,attr"`
+	Value string `xml:"value"`
+}
+
+// presence is a flag written as an empty element when set (<required/>)
+// and left out when not: encoding/xml would write a bool as text.
+type presence bool
+
+// MarshalXML writes <start/> when p is set, nothing otherwise.
+func (p presence) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if !p {
+		return nil
+	}
+	return e.EncodeElement(struct{}{}, start)
+}
+
+// form is an XEP-0004 data form we send; xml.Marshal writes it.
 type form struct {
-	Type         string // "form" or "result"
-	Title        string
-	Instructions []string
-	Fields       []field
-}
-
-func (f form) xml() []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<x xmlns='%s' type='%s'>`, NSData, f.Type)
-	if f.Title != "" {
-		fmt.Fprintf(&b, `<title>%s</title>`, esc(f.Title))
-	}
-	for _, in := range f.Instructions {
-		fmt.Fprintf(&b, `<instructions>%s</instructions>`, esc(in))
-	}
-	for _, fl := range f.Fields {
-		fmt.Fprintf(&b, `<field var='%s' type='%s'`, esc(fl.Var), esc(fl.Type))
-		if fl.Label != "" {
-			fmt.Fprintf(&b, ` label='%s'`, esc(fl.Label))
-		}
-		b.WriteByte('>')
-		if fl.Desc != "" {
-			fmt.Fprintf(&b, `<desc>%s</desc>`, esc(fl.Desc))
-		}
-		if fl.Required {
-			b.WriteString(`<required/>`)
-		}
-		for _, o := range fl.Options {
-			fmt.Fprintf(&b, `<option label='%s'><value>%s</value></option>`, esc(o[0]), esc(o[1]))
-		}
-		for _, v := range fl.Values {
-			fmt.Fprintf(&b, `<value>%s</value>`, esc(v))
-		}
-		b.WriteString(`</field>`)
-	}
-	b.WriteString(`</x>`)
-	return b.Bytes()
+	XMLName      xml.Name `xml:"jabber:x:data x"`
+	Type         string   `xml:"type,attr"` // "form" or "result"
+	Title        string   `xml:"title,omitempty"`
+	Instructions []string `xml:"instructions"`
+	Fields       []field  `xml:"field"`
 }
 
 // submitted is a form as a client sends it back.
@@ -105,10 +93,4 @@ func boolValue(b bool) string {
 		return "1"
 	}
 	return "0"
-}
-
-func esc(s string) string {
-	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), "'", "&#39;")
 }

@@ -121,15 +121,28 @@ func (p *Publisher) publishViaAPI(ctx context.Context, owner jid.JID, changes []
 	if err != nil {
 		return &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
 	}
-	stanza := "<iq xmlns='jabber:client' type='set' id='mms-" + rand.Text() + "'>" + string(after) + "</iq>"
+	stanza, err := xml.Marshal(vcardSet{Type: "set", ID: "mms-" + rand.Text(), VCard: after})
+	if err != nil {
+		return &Permanent{fmt.Errorf("publisher: vcard of %s: marshal the iq: %w", owner, err)}
+	}
 	// From the bare JID, never a full one: ejabberd routes the PEP event
 	// for contacts through the session of the sending resource, and one
 	// that does not exist means contacts get nothing.
 	api := &p.cfg.EjabberdAPI
-	if err := api.SendStanza(ctx, owner.String(), owner.String(), stanza); err != nil {
+	if err := api.SendStanza(ctx, owner.String(), owner.String(), string(stanza)); err != nil {
 		return apiFailure(owner, "send_stanza of the vCard", err)
 	}
 	return p.confirm(ctx, owner, checks)
+}
+
+// vcardSet is the vcard-temp set that send_stanza routes as the user's
+// own. The vCard goes in as the bytes vcard.Temp wrote: re-encoding it
+// would rewrite the namespace prefixes of what the user's clients put there.
+type vcardSet struct {
+	XMLName xml.Name `xml:"jabber:client iq"`
+	Type    string   `xml:"type,attr"`
+	ID      string   `xml:"id,attr"`
+	VCard   []byte   `xml:",innerxml"`
 }
 
 // readVCardAsComponent returns owner's <vCard/> as the server stores it,

@@ -94,8 +94,13 @@ func (l TempLimits) withDefaults() TempLimits {
 // root (elements, whitespace, comments, CDATA) as the exact bytes it came in,
 // so that a merge rewrites only the elements we own.
 type Temp struct {
-	start []byte // raw root start tag, always in open form ("<vCard …>")
-	end   []byte // matching end tag
+	// start and end are the root's tags as they came. They are nil for an
+	// empty input and for a root that came self-closing: such a root
+	// held nothing whose namespaces depend on its declarations, so
+	// Marshal writes it anew through an xml.Encoder with attrs, its
+	// attributes other than namespace declarations.
+	start, end []byte
+	attrs      []xml.Attr
 	// newNS is set when the root's default namespace is not vcard-temp (a
 	// prefixed root such as <v:vCard xmlns:v='vcard-temp'>): elements we add
 	// must then declare it themselves.
@@ -136,6 +141,7 @@ func (l TempLimits) parse(raw []byte) (*Temp, error) {
 		depth    int
 		elements int
 		rootDone bool
+		root     xml.StartElement
 		childAt  int64 // offset where the current top-level child began
 	)
 	for {
@@ -171,7 +177,8 @@ func (l TempLimits) parse(raw []byte) (*Temp, error) {
 				if tok.Name.Local != "vCard" || tok.Name.Space != NSTemp {
 					return nil, fmt.Errorf("root element is {%s}%s, want {%s}vCard", tok.Name.Space, tok.Name.Local, NSTemp)
 				}
-				t.start, t.end = rootTags(raw[off:d.InputOffset()])
+				root = tok.Copy()
+				t.start = raw[off:d.InputOffset()]
 				t.newNS = !hasDefaultNS(tok)
 				childAt = d.InputOffset()
 			} else if depth == 2 {
@@ -182,6 +189,12 @@ func (l TempLimits) parse(raw []byte) (*Temp, error) {
 			switch depth {
 			case 0:
 				rootDone = true
+				if off == d.InputOffset() {
+					// The decoder made up this end: the root was <vCard/>.
+					t.start, t.newNS, t.attrs = nil, false, ownAttrs(root)
+				} else {
+					t.end = raw[off:d.InputOffset()]
+				}
 			case 1:
 				n := node{raw: raw[childAt:d.InputOffset()]}
 				if tok.Name.Space == NSTemp {
@@ -228,39 +241,51 @@ func hasDefaultNS(root xml.StartElement) bool {
 	return false
 }
 
-// rootTags turns the raw root start tag into its open form and builds the end
-// tag with the same qualified name, so a self-closing <vCard/> can get children.
-func rootTags(start []byte) (open, end []byte) {
-	s := bytes.TrimSuffix(start, []byte(">"))
-	if bytes.HasSuffix(s, []byte("/")) {
-		s = bytes.TrimRight(s[:len(s)-1], " \t\r\n")
+// ownAttrs returns the root's attributes without its namespace
+// declarations, which the encoder writes from the element's name.
+func ownAttrs(root xml.StartElement) []xml.Attr {
+	var attrs []xml.Attr
+	for _, a := range root.Attr {
+		if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
+			continue
+		}
+		attrs = append(attrs, a)
 	}
-	open = append(append([]byte{}, s...), '>')
-	qname := s[1:]
-	if i := bytes.IndexAny(qname, " \t\r\n"); i >= 0 {
-		qname = qname[:i]
-	}
-	end = append(append([]byte("</"), qname...), '>')
-	return open, end
+	return attrs
 }
 
 // Marshal returns the document as XML. Untouched children come out as the
 // exact bytes they went in.
 func (t *Temp) Marshal() []byte {
-	start, end := t.start, t.end
-	if start == nil {
-		start, end = []byte("<vCard xmlns='vcard-temp'>"), []byte("</vCard>")
-	}
-	size := len(start) + len(end)
+	size := len(t.start) + len(t.end)
 	for _, n := range t.nodes {
 		size += len(n.raw)
 	}
-	out := make([]byte, 0, size)
-	out = append(out, start...)
-	for _, n := range t.nodes {
-		out = append(out, n.raw...)
+	b := bytes.NewBuffer(make([]byte, 0, size+64))
+	if t.start != nil {
+		b.Write(t.start)
+		t.writeNodes(b)
+		b.Write(t.end)
+		return b.Bytes()
 	}
-	return append(out, end...)
+	// The raw children go between the encoder's start and end tags; the
+	// flushes keep them in order in b.
+	e := xml.NewEncoder(b)
+	root := xml.StartElement{Name: xml.Name{Space: NSTemp, Local: "vCard"}, Attr: t.attrs}
+	// Neither call can fail: the name is fixed, the attributes came
+	// through the decoder, and b takes every write.
+	_ = e.EncodeToken(root)
+	_ = e.Flush()
+	t.writeNodes(b)
+	_ = e.EncodeToken(root.End())
+	_ = e.Flush()
+	return b.Bytes()
+}
+
+func (t *Temp) writeNodes(b *bytes.Buffer) {
+	for _, n := range t.nodes {
+		b.Write(n.raw)
+	}
 }
 
 // Apply replaces the elements named by f and leaves every other child as it
@@ -299,11 +324,11 @@ func (t *Temp) replacements(f Fields) map[string][]byte {
 	r := make(map[string][]byte)
 	text := func(name string, v *string) {
 		if v != nil && *v != "" {
-			var b bytes.Buffer
-			t.open(&b, name)
-			escape(&b, *v)
-			closeTag(&b, name)
-			r[name] = b.Bytes()
+			w := t.writer()
+			w.element(name)
+			w.text(*v)
+			w.close()
+			r[name] = w.bytes()
 		}
 	}
 	text("FN", f.FN)
@@ -314,101 +339,140 @@ func (t *Temp) replacements(f Fields) map[string][]byte {
 	text("URL", f.URL)
 	text("DESC", f.Desc)
 	if !f.N.empty() {
-		var b bytes.Buffer
-		t.open(&b, "N")
-		child(&b, "FAMILY", f.N.Family)
-		child(&b, "GIVEN", f.N.Given)
-		child(&b, "MIDDLE", f.N.Middle)
-		child(&b, "PREFIX", f.N.Prefix)
-		child(&b, "SUFFIX", f.N.Suffix)
-		closeTag(&b, "N")
-		r["N"] = b.Bytes()
+		w := t.writer()
+		w.element("N")
+		w.child("FAMILY", f.N.Family)
+		w.child("GIVEN", f.N.Given)
+		w.child("MIDDLE", f.N.Middle)
+		w.child("PREFIX", f.N.Prefix)
+		w.child("SUFFIX", f.N.Suffix)
+		w.close()
+		r["N"] = w.bytes()
 	}
 	if !f.Org.empty() {
-		var b bytes.Buffer
-		t.open(&b, "ORG")
+		w := t.writer()
+		w.element("ORG")
 		// ORGNAME is required by the XEP's DTD, so it is written even when empty.
-		b.WriteString("<ORGNAME>")
-		escape(&b, f.Org.Name)
-		b.WriteString("</ORGNAME>")
+		w.start("ORGNAME")
+		w.text(f.Org.Name)
+		w.close()
 		for _, u := range f.Org.Units {
-			child(&b, "ORGUNIT", u)
+			w.child("ORGUNIT", u)
 		}
-		closeTag(&b, "ORG")
-		r["ORG"] = b.Bytes()
+		w.close()
+		r["ORG"] = w.bytes()
 	}
-	var emails bytes.Buffer
+	emails := t.writer()
+	first := true
 	for _, e := range f.Emails {
 		if e == "" {
 			continue
 		}
-		first := emails.Len() == 0
-		t.open(&emails, "EMAIL")
-		emails.WriteString("<INTERNET/>")
+		emails.element("EMAIL")
+		emails.empty("INTERNET")
 		if first {
-			emails.WriteString("<PREF/>")
+			emails.empty("PREF")
+			first = false
 		}
-		child(&emails, "USERID", e)
-		closeTag(&emails, "EMAIL")
+		emails.child("USERID", e)
+		emails.close()
 	}
-	if emails.Len() > 0 {
-		r["EMAIL"] = emails.Bytes()
+	if !first {
+		r["EMAIL"] = emails.bytes()
 	}
 	if f.Photo != nil && len(f.Photo.Data) > 0 {
 		typ := f.Photo.Type
 		if typ == "" {
 			typ = http.DetectContentType(f.Photo.Data)
 		}
-		var b bytes.Buffer
-		t.open(&b, "PHOTO")
-		child(&b, "TYPE", typ)
-		b.WriteString("<BINVAL>")
-		b.WriteString(base64.StdEncoding.EncodeToString(f.Photo.Data))
-		b.WriteString("</BINVAL>")
-		closeTag(&b, "PHOTO")
-		r["PHOTO"] = b.Bytes()
+		w := t.writer()
+		w.element("PHOTO")
+		w.child("TYPE", typ)
+		w.start("BINVAL")
+		w.text(base64.StdEncoding.EncodeToString(f.Photo.Data))
+		w.close()
+		w.close()
+		r["PHOTO"] = w.bytes()
 	}
 	return r
 }
 
-func (t *Temp) open(b *bytes.Buffer, name string) {
-	b.WriteByte('<')
-	b.WriteString(name)
+// elementWriter writes the elements we add through an xml.Encoder. Its
+// calls return no errors: EncodeToken fails only on an empty or unmatched
+// name, which these fixed names never are, and a bytes.Buffer takes every
+// write.
+type elementWriter struct {
+	b bytes.Buffer
+	e *xml.Encoder
+	// ns is the namespace of the elements the root holds: "" when the
+	// root's default namespace is vcard-temp, else vcard-temp, which the
+	// encoder then declares on each.
+	ns   string
+	open []xml.Name // the elements started and not yet ended
+}
+
+func (t *Temp) writer() *elementWriter {
+	w := &elementWriter{}
+	w.e = xml.NewEncoder(&w.b)
 	if t.newNS {
-		b.WriteString(" xmlns='vcard-temp'")
+		w.ns = NSTemp
 	}
-	b.WriteByte('>')
+	return w
 }
 
-func closeTag(b *bytes.Buffer, name string) {
-	b.WriteString("</")
-	b.WriteString(name)
-	b.WriteByte('>')
+// element starts a child of the root.
+func (w *elementWriter) element(name string) { w.begin(xml.Name{Space: w.ns, Local: name}) }
+
+// start starts an element inside a child of the root; it inherits the
+// child's namespace.
+func (w *elementWriter) start(name string) { w.begin(xml.Name{Local: name}) }
+
+func (w *elementWriter) begin(name xml.Name) {
+	w.open = append(w.open, name)
+	_ = w.e.EncodeToken(xml.StartElement{Name: name})
 }
 
-// child writes <name>v</name>, or nothing when v is empty: XEP-0054 makes
-// every sub-element of N optional and empty ones only add noise.
-func child(b *bytes.Buffer, name, v string) {
+// close ends the innermost open element.
+func (w *elementWriter) close() {
+	name := w.open[len(w.open)-1]
+	w.open = w.open[:len(w.open)-1]
+	_ = w.e.EncodeToken(xml.EndElement{Name: name})
+}
+
+// empty writes <name/> inside a child of the root.
+func (w *elementWriter) empty(name string) {
+	w.start(name)
+	w.close()
+}
+
+// child writes <name>v</name> inside a child of the root, or nothing when
+// v is empty: XEP-0054 makes every sub-element of N optional and empty
+// ones only add noise.
+func (w *elementWriter) child(name, v string) {
 	if v == "" {
 		return
 	}
-	b.WriteByte('<')
-	b.WriteString(name)
-	b.WriteByte('>')
-	escape(b, v)
-	closeTag(b, name)
+	w.start(name)
+	w.text(v)
+	w.close()
 }
 
-// escape writes v as XML text. Characters XML 1.0 cannot carry are dropped
-// rather than replaced, so a stray control byte does not show up as U+FFFD.
-func escape(b *bytes.Buffer, v string) {
+// text writes v as character data. Characters XML 1.0 cannot carry are
+// dropped rather than replaced, so a stray control byte does not show up
+// as U+FFFD.
+func (w *elementWriter) text(v string) {
 	v = strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
 			return r
 		}
 		return -1
 	}, v)
-	_ = xml.EscapeText(b, []byte(v)) // writes to a bytes.Buffer cannot fail
+	_ = w.e.EncodeToken(xml.CharData(v))
+}
+
+func (w *elementWriter) bytes() []byte {
+	_ = w.e.Flush()
+	return w.b.Bytes()
 }
 
 // PhotoSHA1 returns the hex SHA-1 of the first PHOTO's decoded BINVAL, the

@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -51,7 +53,10 @@ func (c *Common) refused(provider, reason string) {
 // twilioBudget keeps the media fetch inside Twilio's 15 s.
 const twilioBudget = 10 * time.Second
 
-const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+// twimlResponse is an empty TwiML answer: Twilio is to do nothing more.
+type twimlResponse struct {
+	XMLName xml.Name `xml:"Response"`
+}
 
 func (t *Twilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -82,7 +87,11 @@ func (t *Twilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err = t.deliver(r, msg, media, t.creds(), delivery{budget: min(t.FetchTimeout, twilioBudget)})
 	if t.answer(w, "twilio", err) {
 		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprint(w, emptyTwiML)
+		io.WriteString(w, xml.Header)
+		if err := xml.NewEncoder(w).Encode(twimlResponse{}); err != nil {
+			// The message is committed; only the answer did not get out.
+			t.Log.Warn("TwiML answer not written", "provider", "twilio", "err", err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"mmsprofile/internal/testkit/prosody"
 	"mmsprofile/internal/testkit/xmppclient"
@@ -38,8 +39,8 @@ func TestAnswersOnProsody(t *testing.T) {
 			return component.NodeInfo{Identities: [][3]string{{"automation", "command-node", "Link & go"}}, Features: []string{"f1", "f2"}}, true
 		})
 		c.HandleIQ(nsTest, "q", func(ctx context.Context, iq component.IQ) ([]byte, error) {
-			return nil, &component.StanzaError{Type: "modify", Condition: "bad-request", Text: "no <good> & 'bad'",
-				Extra: []byte(`<why xmlns='urn:example:app'/>`)}
+			return nil, component.WithAppCondition(stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest, Text: map[string]string{"": "no <good> & 'bad'"}},
+				xml.Name{Space: "urn:example:app", Local: "why"})
 		})
 		c.HandleChat(func(ctx context.Context, from jid.JID, body string) string { return "re: " + body })
 	})

@@ -3,6 +3,7 @@ package component
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -21,33 +22,53 @@ type IQ struct {
 	Node    string // the payload's node attribute, if any
 }
 
-// StanzaError is what a handler returns to answer with an error. It is
-// ours rather than mellium's stanza.Error, which it is written through,
-// because XEP-0050 needs an application condition (<bad-action/>…) that
-// stanza.Error has no place for.
-type StanzaError struct {
-	Type      string // "cancel", "modify", "auth", "wait"
-	Condition string // e.g. "bad-request", "item-not-found"
-	Text      string
-	// Extra is appended inside <error/> (an application condition).
-	Extra []byte
+// WithAppCondition returns se carrying app, an application-specific
+// condition (RFC 6120 §8.3.3.2, such as XEP-0050's <bad-action/>), which
+// stanza.Error has no field for: it is written as an empty element after
+// se's condition and text. errors.As finds se in the result.
+func WithAppCondition(se stanza.Error, app xml.Name) error {
+	return appError{se: se, app: app}
 }
 
-func (e *StanzaError) Error() string {
-	return fmt.Sprintf("%s/%s: %s", e.Type, e.Condition, e.Text)
-}
-
-// TokenReader returns e as an RFC 6120 <error/>.
-func (e *StanzaError) TokenReader() xml.TokenReader {
-	se := stanza.Error{Type: stanza.ErrorType(e.Type), Condition: stanza.Condition(e.Condition)}
-	if e.Text != "" {
-		se.Text = map[string]string{"": e.Text}
+// AppCondition returns the application-specific condition err carries, if
+// WithAppCondition gave it one.
+func AppCondition(err error) (xml.Name, bool) {
+	var ae appError
+	if errors.As(err, &ae) {
+		return ae.app, true
 	}
-	return se.Wrap(tokensOrNil(e.Extra))
+	return xml.Name{}, false
+}
+
+type appError struct {
+	se  stanza.Error
+	app xml.Name
+}
+
+func (e appError) Error() string { return e.se.Error() }
+func (e appError) Unwrap() error { return e.se }
+
+// errorTokens returns the <error/> a handler's err is answered with: the
+// stanza.Error in it, with its application condition, or, for any other
+// error, internal-server-error (ok false: the error is ours to log, not
+// the requester's to read).
+func errorTokens(err error) (_ xml.TokenReader, ok bool) {
+	var se stanza.Error
+	if !errors.As(err, &se) {
+		se = stanza.Error{Type: stanza.Wait, Condition: stanza.InternalServerError, Text: map[string]string{"": "temporary failure; try again later"}}
+		return se.TokenReader(), false
+	}
+	var app xml.TokenReader
+	if name, has := AppCondition(err); has {
+		app = xmlstream.Wrap(nil, xml.StartElement{Name: name})
+	}
+	return se.Wrap(app), true
 }
 
 // IQHandler answers an IQ; the returned bytes are the result's payload
-// (nil for an empty result).
+// (nil for an empty result). An error holding a stanza.Error (see
+// WithAppCondition) is the requester's answer; any other error is logged
+// and answered internal-server-error.
 type IQHandler func(ctx context.Context, iq IQ) ([]byte, error)
 
 // ChatHandler receives a chat message sent to the component and returns
@@ -118,15 +139,14 @@ func (c *Component) dispatchIQ(s *xmpp.Session, el *element, h IQHandler, payloa
 		result, err := h(ctx, iq)
 		reply := stanza.IQ{ID: id, To: from, From: c.addr, Type: stanza.ResultIQ}
 		if err != nil {
-			se, ok := err.(*StanzaError)
+			answer, ok := errorTokens(err)
 			if !ok {
 				c.log.Error("iq handler failed", "from", from.String(), "err", err)
-				se = &StanzaError{Type: "wait", Condition: "internal-server-error", Text: "temporary failure; try again later"}
 			}
 			reply.Type = stanza.ErrorIQ
 			// The request goes back with the error, as RFC 6120 §8.3.1 allows,
 			// so the requester sees which command failed.
-			if err := s.Send(ctx, reply.Wrap(xmlstream.MultiReader(tokens(payload.Raw()), se.TokenReader()))); err != nil {
+			if err := s.Send(ctx, reply.Wrap(xmlstream.MultiReader(payload.TokenReader(), answer))); err != nil {
 				c.log.Warn("iq error answer", "to", from.String(), "err", err)
 			}
 			return

@@ -4,62 +4,55 @@ import (
 	"bytes"
 	"encoding/xml"
 	"strings"
+
+	"mellium.im/xmlstream"
 )
 
 const nsXML = "http://www.w3.org/XML/1998/namespace"
 
-// Raw serialises the element back to XML. Namespace declarations are
-// rewritten from the resolved names (encoding/xml keeps both the resolved
-// namespace and the xmlns attribute, and would write it twice).
+// Raw serialises the element back to XML through an xml.Encoder.
 func (e *element) Raw() []byte {
 	var b bytes.Buffer
-	e.write(&b, "")
+	enc := xml.NewEncoder(&b)
+	// Neither call can fail: every name came through the decoder, so none
+	// is empty and each end matches its start, and b takes every write.
+	_, _ = xmlstream.Copy(enc, e.TokenReader())
+	_ = enc.Flush()
 	return b.Bytes()
 }
 
-func (e *element) write(b *bytes.Buffer, parentNS string) {
-	b.WriteByte('<')
-	b.WriteString(e.XMLName.Local)
+// TokenReader returns the element as tokens. encoding/xml keeps both the
+// resolved namespace and the xmlns attribute it came from, and its encoder
+// would write both: so each name goes out without its namespace, which is
+// declared as an xmlns attribute where it differs from the parent's, and
+// the decoded namespace declarations are dropped (the encoder declares the
+// prefixes of namespaced attributes itself).
+func (e *element) TokenReader() xml.TokenReader { return e.tokens("") }
+
+func (e *element) tokens(parentNS string) xml.TokenReader {
+	start := xml.StartElement{Name: xml.Name{Local: e.XMLName.Local}}
 	if e.XMLName.Space != parentNS {
-		b.WriteString(" xmlns='")
-		b.WriteString(escapeAttr(e.XMLName.Space))
-		b.WriteByte('\'')
+		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xmlns"}, Value: e.XMLName.Space})
 	}
-	prefixes := 0
 	for _, a := range e.Attrs {
 		switch {
 		case a.Name.Space == "xmlns", a.Name.Space == "" && a.Name.Local == "xmlns":
 			continue
-		case a.Name.Space == "":
-			b.WriteString(" " + a.Name.Local + "='")
-		case a.Name.Space == nsXML || a.Name.Space == "xml":
-			b.WriteString(" xml:" + a.Name.Local + "='")
-		default:
-			p := "a" + string(rune('0'+prefixes%10))
-			prefixes++
-			b.WriteString(" xmlns:" + p + "='" + escapeAttr(a.Name.Space) + "' " + p + ":" + a.Name.Local + "='")
+		case a.Name.Space == "xml":
+			a.Name.Space = nsXML
 		}
-		b.WriteString(escapeAttr(a.Value))
-		b.WriteByte('\'')
+		start.Attr = append(start.Attr, a)
 	}
+	var inner []xml.TokenReader
 	text := e.Text
 	if len(e.Children) > 0 && strings.TrimSpace(text) == "" {
 		text = ""
 	}
-	if text == "" && len(e.Children) == 0 {
-		b.WriteString("/>")
-		return
+	if text != "" {
+		inner = append(inner, xmlstream.Token(xml.CharData(text)))
 	}
-	b.WriteByte('>')
-	xml.EscapeText(b, []byte(text))
 	for i := range e.Children {
-		e.Children[i].write(b, e.XMLName.Space)
+		inner = append(inner, e.Children[i].tokens(e.XMLName.Space))
 	}
-	b.WriteString("</" + e.XMLName.Local + ">")
-}
-
-func escapeAttr(s string) string {
-	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), "'", "&#39;")
+	return xmlstream.Wrap(xmlstream.MultiReader(inner...), start)
 }

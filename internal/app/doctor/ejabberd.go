@@ -2,11 +2,15 @@ package doctor
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+
+	"mellium.im/xmpp/ping"
+	"mellium.im/xmpp/stanza"
 
 	"mmsprofile/config"
 	"mmsprofile/xmpp/ejabberdapi"
@@ -17,12 +21,19 @@ import (
 // back to it is dropped.
 const probeUser = "mmsprofile-doctor-probe"
 
-// pingProbe is the stanza send_stanza's probe routes: a ping to the
+// pingProbe returns the stanza send_stanza's probe routes: a ping to the
 // server itself. The server answers to the probe account, which has no
 // session, so the answer is dropped and nobody sees anything; a stanza
 // that changes nothing, yet goes through the same permission check as
 // the publisher's vCard sets.
-const pingProbe = `<iq xmlns='jabber:client' type='get' id='mmsprofile-doctor'><ping xmlns='urn:xmpp:ping'/></iq>`
+func pingProbe() (string, error) {
+	iq := ping.IQ{IQ: stanza.IQ{XMLName: xml.Name{Space: stanza.NSClient, Local: "iq"}, Type: stanza.GetIQ, ID: "mmsprofile-doctor"}}
+	b, err := xml.Marshal(iq)
+	if err != nil {
+		return "", fmt.Errorf("marshal the ping probe: %w", err)
+	}
+	return string(b), nil
+}
 
 // apiProbe is one command the HTTP API path of the publisher calls
 // (publisher/ejabberd.go), with a call of it that has no visible effect.
@@ -40,7 +51,11 @@ func apiProbes() []apiProbe {
 	}
 	return []apiProbe{
 		{"send_stanza", func(ctx context.Context, c *ejabberdapi.Client, domain string) error {
-			return c.SendStanza(ctx, probeUser+"@"+domain, domain, pingProbe)
+			probe, err := pingProbe()
+			if err != nil {
+				return err
+			}
+			return c.SendStanza(ctx, probeUser+"@"+domain, domain, probe)
 		}},
 		{"get_vcard", func(ctx context.Context, c *ejabberdapi.Client, domain string) error {
 			_, err := c.GetVCard(ctx, probeUser, domain, "NICKNAME")

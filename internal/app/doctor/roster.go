@@ -55,7 +55,7 @@ func serverVersion(ctx context.Context, comp *component.Component, host string, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, ownIQTimeout(opts))
 	defer cancel()
-	raw, err := comp.IQ(ctx, h, "get", []byte(`<query xmlns='jabber:iq:version'/>`))
+	raw, err := comp.IQ(ctx, h, "get", component.EmptyElement("jabber:iq:version", "query"))
 	if err != nil {
 		return component.Server{}
 	}

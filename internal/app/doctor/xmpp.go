@@ -17,6 +17,7 @@ import (
 	"mellium.im/xmpp/stream"
 
 	"mmsprofile/config"
+	"mmsprofile/vcard"
 	"mmsprofile/xmpp/component"
 )
 
@@ -250,7 +251,7 @@ func checkAddressing(ctx context.Context, comp *component.Component, host string
 		return
 	}
 	probe := jid.MustParse(probeUser + "@" + host)
-	_, err = comp.PrivilegedIQ(ctx, probe, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
+	_, err = comp.PrivilegedIQ(ctx, probe, "get", component.EmptyElement(vcard.NSTemp, "vCard"))
 	var iqErr *component.IQError
 	switch {
 	case err == nil, errors.As(err, &iqErr) && iqErr.Inner:
