@@ -72,7 +72,7 @@ func (r Rules) withDefaults() Rules {
 // replies, and serves the account holder's requests. It is the
 // mmsbridge.Receiver both transports hand their messages to.
 type Service struct {
-	store  storage.Store
+	store  Store
 	imager Imager
 	rules  Rules
 	log    *slog.Logger
@@ -85,7 +85,7 @@ type Service struct {
 var _ mmsbridge.Receiver = (*Service)(nil)
 
 // New builds the service. committed may be nil.
-func New(store storage.Store, imager Imager, rules Rules, committed func(), log *slog.Logger) *Service {
+func New(store Store, imager Imager, rules Rules, committed func(), log *slog.Logger) *Service {
 	if committed == nil {
 		committed = func() {}
 	}

@@ -60,14 +60,6 @@ type Permanent struct{ Err error }
 func (p *Permanent) Error() string { return p.Err.Error() }
 func (p *Permanent) Unwrap() error { return p.Err }
 
-// Outbox is the part of storage.Store the publisher needs.
-type Outbox interface {
-	DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxItem, error)
-	OutboxDone(ctx context.Context, id int64) error
-	OutboxRetry(ctx context.Context, id int64, next time.Time, reason string) error
-	OutboxFail(ctx context.Context, id int64, reason string) error
-}
-
 // Config bounds retries.
 type Config struct {
 	RetryMin    time.Duration
@@ -131,7 +123,7 @@ type Result struct {
 
 // Publisher drains the outbox into the server.
 type Publisher struct {
-	out      Outbox
+	out      storage.Outbox
 	w        Writer
 	repliers map[string]Replier
 	cfg      Config
@@ -157,7 +149,7 @@ type Publisher struct {
 
 // New builds a publisher. repliers maps a transport ("mm7", "email") to
 // its way back to phones; a transport without one fails its replies.
-func New(out Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slog.Logger) *Publisher {
+func New(out storage.Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slog.Logger) *Publisher {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
 	}

@@ -223,9 +223,14 @@ type AuditEntry struct {
 	Detail string
 }
 
-// Store is what the service needs from a database. Every method is safe
-// for concurrent use and takes a context first.
-type Store interface {
+// The Store's methods come in groups, one per job the rest of the service
+// asks of the database; each consumer takes the groups it uses (see
+// docs/architecture.md), so what a package can reach of the database is
+// read from its signatures. Every method is safe for concurrent use and
+// takes a context first.
+
+// Links is the binding of phone numbers to accounts, and its audit trail.
+type Links interface {
 	// AddLink binds number to jid and audits it. ErrConflict if the
 	// number is bound to another JID; the same pair again is a no-op.
 	AddLink(ctx context.Context, jid, number, actor string) error
@@ -236,7 +241,13 @@ type Store interface {
 	Links(ctx context.Context, f LinkFilter) ([]Link, error)
 	// LinkByNumber returns the link of number, or ErrNotFound.
 	LinkByNumber(ctx context.Context, number string) (Link, error)
+	// Audit returns the newest audit entries first.
+	Audit(ctx context.Context, limit int) ([]AuditEntry, error)
+}
 
+// PendingLinks are the links an account asked for, waiting for the phone
+// to prove itself with the code.
+type PendingLinks interface {
 	// PutPendingLink stores p (ID is assigned), replacing any pending link
 	// of the same JID or number: a new request cancels the old code.
 	PutPendingLink(ctx context.Context, p PendingLink) (int64, error)
@@ -253,16 +264,26 @@ type Store interface {
 	ConfirmPendingLink(ctx context.Context, id int64, actor string) (Link, error)
 	// DeletePendingLink drops the pending link of jid, if any.
 	DeletePendingLink(ctx context.Context, jid string) error
+}
 
+// Preferences are what each account lets an MMS change.
+type Preferences interface {
 	// Prefs returns jid's preferences, DefaultPrefs if never set.
 	Prefs(ctx context.Context, jid string) (Prefs, error)
 	// SetPrefs stores jid's preferences.
 	SetPrefs(ctx context.Context, jid string, p Prefs) error
+}
 
+// Updates are the accepted changes to accounts: committed with what is to
+// be published of them, and read back.
+type Updates interface {
 	// CommitUpdate stores u, the account's profile and u's entries in one
 	// transaction and returns the update's id. A delivery already
 	// committed returns its first id and ErrDuplicate, and changes nothing.
 	CommitUpdate(ctx context.Context, u Update) (int64, error)
+	// Enqueue commits entries that belong to no update (chat messages,
+	// replies to phones).
+	Enqueue(ctx context.Context, entries ...Entry) error
 	// CurrentAvatar returns the last avatar committed for jid.
 	CurrentAvatar(ctx context.Context, jid string) (Avatar, error)
 	// Rendition returns the rendition id with its Data, or ErrNotFound.
@@ -271,13 +292,18 @@ type Store interface {
 	Profile(ctx context.Context, jid string) (Profile, error)
 	// RecentUpdates returns jid's newest updates first.
 	RecentUpdates(ctx context.Context, jid string, limit int) ([]UpdateRecord, error)
+}
 
+// InboundLog is the record of every message received, whatever became of
+// it.
+type InboundLog interface {
 	// LogInbound records one received message and its outcome.
 	LogInbound(ctx context.Context, in Inbound) error
+}
 
-	// Enqueue commits entries that belong to no update (chat messages,
-	// replies to phones).
-	Enqueue(ctx context.Context, entries ...Entry) error
+// Outbox is the publishing queue as its drainer sees it: what is due, and
+// what became of each attempt.
+type Outbox interface {
 	// DueOutbox returns up to limit pending items due at now, oldest first.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
 	// OutboxDone removes a published item. ErrNotFound if it is gone
@@ -287,30 +313,46 @@ type Store interface {
 	OutboxRetry(ctx context.Context, id int64, next time.Time, reason string) error
 	// OutboxFail gives up on an item for good, keeping it and its reason.
 	OutboxFail(ctx context.Context, id int64, reason string) error
-	// FailedOutbox lists items given up on, newest first.
-	FailedOutbox(ctx context.Context, limit int) ([]OutboxItem, error)
-	// OutboxStats counts pending and failed items.
-	OutboxStats(ctx context.Context) (OutboxStats, error)
+}
 
+// Limiter is the rate limiting shared by every process on the database.
+type Limiter interface {
 	// Allow takes one token from the bucket key at now. When the bucket is
 	// empty it returns false and how long until a token is back. Buckets
 	// survive restarts.
 	Allow(ctx context.Context, key string, r Rate, now time.Time) (bool, time.Duration, error)
+}
 
-	// Audit returns the newest audit entries first.
-	Audit(ctx context.Context, limit int) ([]AuditEntry, error)
-
+// Maintenance is what operating the database needs: its health, its
+// schema, the outbox's backlog and the pruning of old rows.
+type Maintenance interface {
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// SchemaVersion returns the migration the database is at.
+	SchemaVersion(ctx context.Context) (int, error)
+	// OutboxStats counts pending and failed items.
+	OutboxStats(ctx context.Context) (OutboxStats, error)
+	// FailedOutbox lists items given up on, newest first.
+	FailedOutbox(ctx context.Context, limit int) ([]OutboxItem, error)
 	// Prune drops inbound rows and updates older than before, outbox items
 	// finished (published, replaced or failed) before it, expired pending
 	// links, rate buckets full again, and pictures (with their renditions)
 	// nothing refers to any more. Updates with items left keep theirs. It
 	// returns how many rows went.
 	Prune(ctx context.Context, before time.Time) (int, error)
+}
 
-	// Ping checks that the database answers.
-	Ping(ctx context.Context) error
-	// SchemaVersion returns the migration the database is at.
-	SchemaVersion(ctx context.Context) (int, error)
+// Store is a whole database, as a backend implements it and as the one
+// who opened it holds it: every group above, and Close.
+type Store interface {
+	Links
+	PendingLinks
+	Preferences
+	Updates
+	InboundLog
+	Outbox
+	Limiter
+	Maintenance
 	Close() error
 }
 

@@ -55,7 +55,14 @@ func CheckConfig(cfg config.Config, w io.Writer) error {
 	return nil
 }
 
-func withStore(ctx context.Context, cfg config.Config, f func(context.Context, storage.Store) error) error {
+// adminStore is what the operator's sub-commands read and change: the
+// links and their audit, and the schema version.
+type adminStore interface {
+	storage.Links
+	storage.Maintenance
+}
+
+func withStore(ctx context.Context, cfg config.Config, f func(context.Context, adminStore) error) error {
 	st, err := OpenStore(ctx, cfg.Storage)
 	if err != nil {
 		return err
@@ -74,7 +81,7 @@ func Link(ctx context.Context, cfg config.Config, account, number string, w io.W
 	if err != nil {
 		return err
 	}
-	return withStore(ctx, cfg, func(ctx context.Context, st storage.Store) error {
+	return withStore(ctx, cfg, func(ctx context.Context, st adminStore) error {
 		if err := st.AddLink(ctx, account, number, "cli"); err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				return fmt.Errorf("%s is already linked to another account; unlink it first", number)
@@ -115,7 +122,7 @@ func Unlink(ctx context.Context, cfg config.Config, key string, w io.Writer) err
 	} else if j, err := jid.Parse(key); err == nil {
 		key = j.Bare().String()
 	}
-	return withStore(ctx, cfg, func(ctx context.Context, st storage.Store) error {
+	return withStore(ctx, cfg, func(ctx context.Context, st adminStore) error {
 		gone, err := st.RemoveLinks(ctx, key, "cli")
 		if err != nil {
 			return err
@@ -132,7 +139,7 @@ func Unlink(ctx context.Context, cfg config.Config, key string, w io.Writer) err
 
 // Links prints the links that filter matches as a table (mmsprofile links).
 func Links(ctx context.Context, cfg config.Config, filter storage.LinkFilter, w io.Writer) error {
-	return withStore(ctx, cfg, func(ctx context.Context, st storage.Store) error {
+	return withStore(ctx, cfg, func(ctx context.Context, st adminStore) error {
 		links, err := st.Links(ctx, filter)
 		if err != nil {
 			return err
@@ -149,7 +156,7 @@ func Links(ctx context.Context, cfg config.Config, filter storage.LinkFilter, w 
 // Audit prints the newest limit entries of the audit log as a table
 // (mmsprofile audit).
 func Audit(ctx context.Context, cfg config.Config, limit int, w io.Writer) error {
-	return withStore(ctx, cfg, func(ctx context.Context, st storage.Store) error {
+	return withStore(ctx, cfg, func(ctx context.Context, st adminStore) error {
 		entries, err := st.Audit(ctx, limit)
 		if err != nil {
 			return err
@@ -168,7 +175,7 @@ func Audit(ctx context.Context, cfg config.Config, limit int, w io.Writer) error
 func Migrate(ctx context.Context, cfg config.Config, w io.Writer) error {
 	// Opening migrates: both backends apply what is missing, each step in
 	// a transaction, and refuse a schema newer than this program.
-	return withStore(ctx, cfg, func(ctx context.Context, st storage.Store) error {
+	return withStore(ctx, cfg, func(ctx context.Context, st adminStore) error {
 		v, err := st.SchemaVersion(ctx)
 		if err != nil {
 			return err
@@ -182,6 +189,6 @@ func Migrate(ctx context.Context, cfg config.Config, w io.Writer) error {
 // report and says whether everything passed (mmsprofile doctor).
 func Doctor(ctx context.Context, cfg config.Config, w io.Writer) bool {
 	return doctor.Run(ctx, cfg, w, doctor.Options{
-		OpenStore: func(ctx context.Context) (storage.Store, error) { return OpenStore(ctx, cfg.Storage) },
+		OpenStore: func(ctx context.Context) (doctor.Store, error) { return OpenStore(ctx, cfg.Storage) },
 	})
 }

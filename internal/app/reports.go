@@ -18,7 +18,7 @@ import (
 // phone from SubmitReq to its report.
 type mm7Receiver struct {
 	mmsbridge.Receiver
-	store storage.Store
+	store storage.InboundLog
 	log   *slog.Logger
 }
 
@@ -44,6 +44,6 @@ func (r mm7Receiver) ReceiveReport(ctx context.Context, rep *mm7.Report) error {
 
 // recordReply notes a reply the MMSC took, under its MessageID, for the
 // reports that will name it.
-func recordReply(ctx context.Context, store storage.Store, to, messageID string) error {
+func recordReply(ctx context.Context, store storage.InboundLog, to, messageID string) error {
 	return store.LogInbound(ctx, storage.Inbound{Source: "mm7-reply", Key: messageID, Sender: to, Outcome: "sent"})
 }

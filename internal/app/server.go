@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, rcv: rcv, metrics: m, Ready: make(chan struct{})}, nil
 }
 
-func newProfile(cfg config.Config, store storage.Store, committed func(), m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
+func newProfile(cfg config.Config, store profile.Store, committed func(), m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
 	std, err := AvatarStandard(cfg)
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func ProfileRules(cfg config.Config) profile.Rules {
 }
 
 // repliers builds the ways back to phones that are configured.
-func repliers(cfg config.Config, store storage.Store, log *slog.Logger) (map[string]publisher.Replier, error) {
+func repliers(cfg config.Config, store storage.InboundLog, log *slog.Logger) (map[string]publisher.Replier, error) {
 	out := map[string]publisher.Replier{}
 	if cfg.MM7.SubmitURL != "" {
 		sub, err := mm7.NewSubmitter(mm7.SubmitConfig{

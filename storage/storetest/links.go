@@ -9,6 +9,39 @@ import (
 	"mmsprofile/storage"
 )
 
+// Links checks storage.Links: binding, listing, unbinding and the audit.
+func Links(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"LinksAddList", testLinksAddList},
+		{"LinkIdempotent", testLinkIdempotent},
+		{"LinkConflict", testLinkConflict},
+		{"LinkNotFound", testLinkNotFound},
+		{"LinksFilter", testLinksFilter},
+		{"RemoveLinks", testRemoveLinks},
+		{"Audit", testAudit},
+	})
+}
+
+// PendingLinks checks storage.PendingLinks: codes asked for, failed and
+// confirmed.
+func PendingLinks(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"PendingLinkRoundTrip", testPendingLinkRoundTrip},
+		{"PendingLinkReplaces", testPendingLinkReplaces},
+		{"PendingLinkFailed", testPendingLinkFailed},
+		{"ConfirmPendingLink", testConfirmPendingLink},
+		{"ConfirmPendingLinkConflict", testConfirmPendingLinkConflict},
+		{"DeletePendingLink", testDeletePendingLink},
+	})
+}
+
+// Preferences checks storage.Preferences.
+func Preferences(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"Prefs", testPrefs},
+	})
+}
+
 func testLinksAddList(t *testing.T, s storage.Store) {
 	before := time.Now()
 	// Added out of order so the listing's ordering is tested.
@@ -202,7 +235,7 @@ func pendingLink(jid, number string) storage.PendingLink {
 		Created: now, Expires: now.Add(15 * time.Minute)}
 }
 
-func putPending(t *testing.T, s storage.Store, p storage.PendingLink) int64 {
+func putPending(t *testing.T, s storage.PendingLinks, p storage.PendingLink) int64 {
 	t.Helper()
 	id, err := s.PutPendingLink(t.Context(), p)
 	if err != nil || id <= 0 {

@@ -8,6 +8,18 @@ import (
 	"mmsprofile/storage"
 )
 
+// Outbox checks storage.Outbox: due items in order, and each outcome of
+// an attempt.
+func Outbox(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"DueOutboxLimitOrder", testDueOutboxLimitOrder},
+		{"OutboxRetry", testOutboxRetry},
+		{"OutboxDone", testOutboxDone},
+		{"OutboxFail", testOutboxFail},
+		{"OutboxUnknownID", testOutboxUnknownID},
+	})
+}
+
 func testDueOutboxLimitOrder(t *testing.T, s storage.Store) {
 	var ids []int64
 	for i := range 5 {

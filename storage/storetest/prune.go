@@ -9,6 +9,26 @@ import (
 	"mmsprofile/storage"
 )
 
+// InboundLog checks storage.InboundLog.
+func InboundLog(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"LogInbound", testLogInbound},
+	})
+}
+
+// Maintenance checks storage.Maintenance: health, schema, the backlog's
+// counts and what pruning drops and keeps.
+func Maintenance(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"FailedOutbox", testFailedOutbox},
+		{"OutboxStats", testOutboxStats},
+		{"Prune", testPrune},
+		{"PruneKeepsNeededAvatars", testPruneKeepsNeededAvatars},
+		{"PruneKeepsNeededRenditions", testPruneKeepsNeededRenditions},
+		{"PingSchema", testPingSchema},
+	})
+}
+
 func testLogInbound(t *testing.T, s storage.Store) {
 	for _, in := range []storage.Inbound{
 		{Source: "mm7", Key: "m1", Sender: "+12025550001", JID: "alice@example.org", Outcome: "accepted", Received: time.Now()},
@@ -24,7 +44,7 @@ func testLogInbound(t *testing.T, s storage.Store) {
 	}
 }
 
-func prune(t *testing.T, s storage.Store, before time.Time, want int) {
+func prune(t *testing.T, s storage.Maintenance, before time.Time, want int) {
 	t.Helper()
 	n, err := s.Prune(t.Context(), before)
 	if err != nil || n != want {

@@ -9,13 +9,23 @@ import (
 	"mmsprofile/storage"
 )
 
+// Limiter checks storage.Limiter's token buckets.
+func Limiter(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"Allow", testAllow},
+		{"AllowRefill", testAllowRefill},
+		{"AllowKeysAndRates", testAllowKeysAndRates},
+		{"AllowConcurrent", testAllowConcurrent},
+	})
+}
+
 type take struct {
 	at    time.Duration // after t0
 	ok    bool
 	retry time.Duration // when refused
 }
 
-func takes(t *testing.T, s storage.Store, key string, r storage.Rate, t0 time.Time, steps []take) {
+func takes(t *testing.T, s storage.Limiter, key string, r storage.Rate, t0 time.Time, steps []take) {
 	t.Helper()
 	for i, st := range steps {
 		allowed, retry, err := s.Allow(t.Context(), key, r, t0.Add(st.at))

@@ -47,7 +47,7 @@ func sameRenditions(t *testing.T, what string, got []storage.Rendition, want ...
 }
 
 // rendition fails unless the store serves want whole by its id.
-func rendition(t *testing.T, s storage.Store, want storage.Rendition) {
+func rendition(t *testing.T, s storage.Updates, want storage.Rendition) {
 	t.Helper()
 	got, err := s.Rendition(t.Context(), want.ID)
 	ok(t, "Rendition("+want.ID+")", err)
@@ -58,7 +58,7 @@ func rendition(t *testing.T, s storage.Store, want storage.Rendition) {
 	}
 }
 
-func noRendition(t *testing.T, s storage.Store, id string) {
+func noRendition(t *testing.T, s storage.Updates, id string) {
 	t.Helper()
 	_, err := s.Rendition(t.Context(), id)
 	mustErr(t, "Rendition("+id+")", err, storage.ErrNotFound)

@@ -12,6 +12,33 @@ import (
 	"mmsprofile/storage"
 )
 
+// Updates checks storage.Updates: commits, their entries, duplicates,
+// coalescing, what is read back (avatars, renditions, profiles, recent
+// updates) and commits racing each other.
+func Updates(t *testing.T, open Open) {
+	run(t, open, []test{
+		{"CommitUpdate", testCommitUpdate},
+		{"CommitWithoutAvatar", testCommitWithoutAvatar},
+		{"CommitRejectsBadAvatar", testCommitRejectsBadAvatar},
+		{"CurrentAvatar", testCurrentAvatar},
+		{"Profile", testProfile},
+		{"Duplicate", testDuplicate},
+		{"EntriesWithUpdate", testEntriesWithUpdate},
+		{"ExplicitAvatarEntry", testExplicitAvatarEntry},
+		{"Enqueue", testEnqueue},
+		{"EnqueueAvatar", testEnqueueAvatar},
+		{"Coalesce", testCoalesce},
+		{"CoalesceSparesFailed", testCoalesceSparesFailed},
+		{"RecentUpdates", testRecentUpdates},
+		{"Renditions", testRenditions},
+		{"CommitRejectsBadRendition", testCommitRejectsBadRendition},
+		{"RenditionsFollowLatestCommit", testRenditionsFollowLatestCommit},
+		{"RenditionOddIDs", testRenditionOddIDs},
+		{"ConcurrentCommit", testConcurrentCommit},
+		{"ConcurrentDuplicate", testConcurrentDuplicate},
+	})
+}
+
 func testCommitUpdate(t *testing.T, s storage.Store) {
 	av := MakeAvatar("a", 8192)
 	before := time.Now()

@@ -11,11 +11,18 @@ import (
 	"mmsprofile/storage"
 )
 
+// Store is what doctor asks of the database: that it answers, its schema
+// and its backlog; it changes nothing there.
+type Store interface {
+	storage.Maintenance
+	Close() error
+}
+
 // Options are what Run cannot take from the configuration.
 type Options struct {
 	// OpenStore opens (and migrates) the configured database; nil skips
 	// the database checks.
-	OpenStore func(ctx context.Context) (storage.Store, error)
+	OpenStore func(ctx context.Context) (Store, error)
 	// Timeout bounds each network probe; default 5s.
 	Timeout time.Duration
 	// PrivilegeWait is how long the hosts have to advertise their

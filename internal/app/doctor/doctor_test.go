@@ -12,7 +12,6 @@ import (
 
 	"mmsprofile/config"
 	"mmsprofile/internal/testkit/prosody"
-	"mmsprofile/storage"
 	"mmsprofile/storage/postgres"
 	"mmsprofile/storage/sqlite"
 	"mmsprofile/xmpp/component"
@@ -33,7 +32,7 @@ func baseConfig(t *testing.T, srv *prosody.Server) (config.Config, Options) {
 	}
 	cfg.MM7.Listen, cfg.Email.Listen, cfg.HTTP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(t.TempDir(), "state.db")
-	open := func(ctx context.Context) (storage.Store, error) { return sqlite.Open(ctx, cfg.Storage.DSN) }
+	open := func(ctx context.Context) (Store, error) { return sqlite.Open(ctx, cfg.Storage.DSN) }
 	// Created beforehand, as serve or migrate would have: doctor does not
 	// create a database that does not exist.
 	st, err := open(t.Context())
@@ -207,7 +206,7 @@ func TestUnreachableDatabase(t *testing.T) {
 	cfg.Storage.Driver = "postgres"
 	cfg.Storage.DSN = "postgres://mmsprofile:pw@" + closedPort(t) + "/mmsprofile"
 	cfg.Storage.ConnectTimeout = time.Second
-	opts.OpenStore = func(ctx context.Context) (storage.Store, error) {
+	opts.OpenStore = func(ctx context.Context) (Store, error) {
 		return postgres.Open(ctx, cfg.Storage.DSN, postgres.Options{ConnectTimeout: cfg.Storage.ConnectTimeout})
 	}
 	ok, out := run(t, cfg, opts)
