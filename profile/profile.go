@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"mmsprofile/avatar"
+	"mmsprofile/internal/redact"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
@@ -116,7 +117,7 @@ func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
 	if lerr := s.store.LogInbound(context.WithoutCancel(ctx), in); lerr != nil {
 		s.log.Warn("inbound log", "err", lerr)
 	}
-	s.log.Info("mms", "transport", in.Source, "key", in.Key, "sender", MaskNumber(in.Sender), "jid", in.JID, "outcome", in.Outcome, "reason", in.Reason)
+	s.log.Info("mms", "transport", in.Source, "key", in.Key, "sender", redact.MaskNumber(in.Sender), "jid", in.JID, "outcome", in.Outcome, "reason", in.Reason)
 	return err
 }
 
@@ -369,7 +370,7 @@ func (s *Service) replyEntry(ctx context.Context, msg *mmsbridge.Message, jid, t
 		return storage.Entry{}, false, fmt.Errorf("profile: reply budget: %w", err)
 	}
 	if !ok {
-		s.log.Info("reply budget spent; not replying", "sender", MaskNumber(msg.Sender))
+		s.log.Info("reply budget spent; not replying", "sender", redact.MaskNumber(msg.Sender))
 		return storage.Entry{}, false, nil
 	}
 	r := outbox.Reply{Transport: string(msg.Transport), To: msg.Sender, Text: text, LinkedID: msg.LinkedID, Subject: "mmsprofile"}

@@ -19,6 +19,7 @@ import (
 	"mmsprofile/commands"
 	"mmsprofile/config"
 	"mmsprofile/internal/app/shed"
+	"mmsprofile/internal/redact"
 	"mmsprofile/metrics"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/email"
@@ -216,7 +217,7 @@ func repliers(cfg config.Config, store storage.Store, log *slog.Logger) (map[str
 				return &publisher.Permanent{Err: err}
 			}
 			if err == nil {
-				log.Info("reply sent to phone", "to", profile.MaskNumber(r.To), "message_id", res.MessageID)
+				log.Info("reply sent to phone", "to", redact.MaskNumber(r.To), "message_id", res.MessageID)
 				if rerr := recordReply(ctx, store, r.To, res.MessageID); rerr != nil {
 					log.Warn("record reply", "err", rerr)
 				}
