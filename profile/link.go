@@ -228,7 +228,6 @@ func (s *Service) confirmLink(ctx context.Context, msg *mmsbridge.Message, code 
 		"%s is now linked to this account. A photo sent from it becomes your avatar, its text your status.", FormatNumber(l.Number)))); err != nil {
 		return fmt.Errorf("profile: notify account: %w", err)
 	}
-	s.committed()
 	return s.reply(ctx, msg, l.JID, fmt.Sprintf("Linked to %s. Send a photo to set your picture, a line of text to set your status; STOP to unlink.", l.JID))
 }
 
@@ -244,6 +243,5 @@ func (s *Service) phoneUnlink(ctx context.Context, msg *mmsbridge.Message, link 
 		"%s unlinked itself from this account (STOP sent from the phone).", FormatNumber(msg.Sender)))); err != nil {
 		return fmt.Errorf("profile: notify account: %w", err)
 	}
-	s.committed()
 	return s.reply(ctx, msg, "", fmt.Sprintf("This phone is no longer linked to %s. Nothing more will be published.", link.JID))
 }

@@ -77,20 +77,15 @@ type Service struct {
 	imager Imager
 	rules  Rules
 	log    *slog.Logger
-	// committed is told after each commit, so the publisher can start at
-	// once instead of waiting for its next poll.
-	committed func()
-	now       func() time.Time
+	now    func() time.Time
 }
 
 var _ mmsbridge.Receiver = (*Service)(nil)
 
-// New builds the service. committed may be nil.
-func New(store storage.Store, imager Imager, rules Rules, committed func(), log *slog.Logger) *Service {
-	if committed == nil {
-		committed = func() {}
-	}
-	return &Service{store: store, imager: imager, rules: rules.withDefaults(), log: log, committed: committed, now: time.Now}
+// New builds the service. What it commits wakes the publisher through the
+// store (storage.Coordinator's Wake), not through the rules.
+func New(store storage.Store, imager Imager, rules Rules, log *slog.Logger) *Service {
+	return &Service{store: store, imager: imager, rules: rules.withDefaults(), log: log, now: time.Now}
 }
 
 // Receive applies one MMS. It returns nil once everything it changes (an
@@ -327,7 +322,6 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 	case err != nil:
 		return fmt.Errorf("profile: commit update for %s: %w", link.JID, err)
 	}
-	s.committed()
 	return nil
 }
 
@@ -341,8 +335,6 @@ func (s *Service) tellRefusal(ctx context.Context, msg *mmsbridge.Message, jid s
 		body := fmt.Sprintf("An MMS from %s was not applied: %s", FormatNumber(msg.Sender), reason)
 		if err := s.store.Enqueue(ctx, outbox.MessageEntry(jid, body)); err != nil {
 			s.log.Warn("notify account", "err", err)
-		} else {
-			s.committed()
 		}
 	}
 }
@@ -357,7 +349,6 @@ func (s *Service) reply(ctx context.Context, msg *mmsbridge.Message, jid, text s
 	if err := s.store.Enqueue(ctx, e); err != nil {
 		return fmt.Errorf("profile: queue reply: %w", err)
 	}
-	s.committed()
 	return nil
 }
 

@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed,
 			Committed: r.Item.Created, Received: r.Item.Received})
 	}
-	svc, err := newProfile(cfg, store, pub.Wake, m, log)
+	svc, err := newProfile(cfg, store, m, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -153,12 +153,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, rcv: rcv, metrics: m, Ready: make(chan struct{})}, nil
 }
 
-func newProfile(cfg config.Config, store storage.Store, committed func(), m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
+func newProfile(cfg config.Config, store storage.Store, m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
 	std, err := AvatarStandard(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return profile.New(store, timedImager{std, m}, ProfileRules(cfg), committed, log.With("part", "profile")), nil
+	return profile.New(store, timedImager{std, m}, ProfileRules(cfg), log.With("part", "profile")), nil
 }
 
 // timedImager measures the image step for the metrics.
