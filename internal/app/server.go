@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -522,19 +521,11 @@ func (s *Server) listen(ctx context.Context, addr string, h http.Handler) (*http
 func (s *Server) mm7Handler(rcv mmsbridge.Receiver) (http.Handler, error) {
 	var nets []netip.Prefix
 	for _, a := range s.cfg.MM7.AllowedIPs {
-		if !strings.Contains(a, "/") {
-			ip, err := netip.ParseAddr(a)
-			if err != nil {
-				return nil, fmt.Errorf("server: mm7.allowed_ips %q: %w", a, err)
-			}
-			nets = append(nets, netip.PrefixFrom(ip, ip.BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(a)
+		p, err := config.ParsePrefix(a)
 		if err != nil {
-			return nil, fmt.Errorf("server: mm7.allowed_ips %q: %w", a, err)
+			return nil, fmt.Errorf("server: mm7.allowed_ips: %w", err)
 		}
-		nets = append(nets, p.Masked())
+		nets = append(nets, p)
 	}
 	return mm7.NewHandler(mm7.Config{
 		Username:           s.cfg.MM7.Username,
