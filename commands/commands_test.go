@@ -26,7 +26,7 @@ func newResponder(t *testing.T) *Responder {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := profile.New(st, avatar.Standard{}, profile.Rules{Domains: []string{"example.org"}, Component: "mms.example.org"}, nil, log)
+	svc := profile.New(st, avatar.Standard{}, profile.Rules{Domains: []string{"example.org"}, Component: "mms.example.org"}, log)
 	return New(svc, "mms.example.org", log)
 }
 

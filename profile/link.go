@@ -9,6 +9,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"mmsprofile/internal/redact"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
@@ -76,7 +77,7 @@ func (s *Service) RequestLink(ctx context.Context, account, rawNumber string) (I
 	if _, err := s.store.PutPendingLink(ctx, p); err != nil {
 		return Instructions{}, fmt.Errorf("profile: store pending link: %w", err)
 	}
-	s.log.Info("link requested", "jid", owner, "number", MaskNumber(number))
+	s.log.Info("link requested", "jid", owner, "number", redact.MaskNumber(number))
 	return Instructions{Number: number, Code: code, Expires: p.Expires, Text: s.textInstructions(number, code)}, nil
 }
 
@@ -222,12 +223,11 @@ func (s *Service) confirmLink(ctx context.Context, msg *mmsbridge.Message, code 
 	if err != nil {
 		return fmt.Errorf("profile: confirm link: %w", err)
 	}
-	s.log.Info("link confirmed", "jid", l.JID, "number", MaskNumber(l.Number))
+	s.log.Info("link confirmed", "jid", l.JID, "number", redact.MaskNumber(l.Number))
 	if err := s.store.Enqueue(ctx, outbox.MessageEntry(l.JID, fmt.Sprintf(
 		"%s is now linked to this account. A photo sent from it becomes your avatar, its text your status.", FormatNumber(l.Number)))); err != nil {
 		return fmt.Errorf("profile: notify account: %w", err)
 	}
-	s.committed()
 	return s.reply(ctx, msg, l.JID, fmt.Sprintf("Linked to %s. Send a photo to set your picture, a line of text to set your status; STOP to unlink.", l.JID))
 }
 
@@ -237,12 +237,11 @@ func (s *Service) phoneUnlink(ctx context.Context, msg *mmsbridge.Message, link 
 		return s.reply(ctx, msg, "", "This phone is not linked to any account.")
 	}
 	if _, err := s.store.RemoveLinks(ctx, msg.Sender, "phone:"+msg.Sender); err != nil {
-		return fmt.Errorf("profile: unlink %s: %w", MaskNumber(msg.Sender), err)
+		return fmt.Errorf("profile: unlink %s: %w", redact.MaskNumber(msg.Sender), err)
 	}
 	if err := s.store.Enqueue(ctx, outbox.MessageEntry(link.JID, fmt.Sprintf(
 		"%s unlinked itself from this account (STOP sent from the phone).", FormatNumber(msg.Sender)))); err != nil {
 		return fmt.Errorf("profile: notify account: %w", err)
 	}
-	s.committed()
 	return s.reply(ctx, msg, "", fmt.Sprintf("This phone is no longer linked to %s. Nothing more will be published.", link.JID))
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"mmsprofile/avatar"
+	"mmsprofile/internal/redact"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
@@ -76,20 +77,15 @@ type Service struct {
 	imager Imager
 	rules  Rules
 	log    *slog.Logger
-	// committed is told after each commit, so the publisher can start at
-	// once instead of waiting for its next poll.
-	committed func()
-	now       func() time.Time
+	now    func() time.Time
 }
 
 var _ mmsbridge.Receiver = (*Service)(nil)
 
-// New builds the service. committed may be nil.
-func New(store Store, imager Imager, rules Rules, committed func(), log *slog.Logger) *Service {
-	if committed == nil {
-		committed = func() {}
-	}
-	return &Service{store: store, imager: imager, rules: rules.withDefaults(), log: log, committed: committed, now: time.Now}
+// New builds the service. What it commits wakes the publisher through the
+// store (storage.Coordinator's Wake), not through the rules.
+func New(store Store, imager Imager, rules Rules, log *slog.Logger) *Service {
+	return &Service{store: store, imager: imager, rules: rules.withDefaults(), log: log, now: time.Now}
 }
 
 // Receive applies one MMS. It returns nil once everything it changes (an
@@ -116,7 +112,7 @@ func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
 	if lerr := s.store.LogInbound(context.WithoutCancel(ctx), in); lerr != nil {
 		s.log.Warn("inbound log", "err", lerr)
 	}
-	s.log.Info("mms", "transport", in.Source, "key", in.Key, "sender", MaskNumber(in.Sender), "jid", in.JID, "outcome", in.Outcome, "reason", in.Reason)
+	s.log.Info("mms", "transport", in.Source, "key", in.Key, "sender", redact.MaskNumber(in.Sender), "jid", in.JID, "outcome", in.Outcome, "reason", in.Reason)
 	return err
 }
 
@@ -326,7 +322,6 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 	case err != nil:
 		return fmt.Errorf("profile: commit update for %s: %w", link.JID, err)
 	}
-	s.committed()
 	return nil
 }
 
@@ -340,8 +335,6 @@ func (s *Service) tellRefusal(ctx context.Context, msg *mmsbridge.Message, jid s
 		body := fmt.Sprintf("An MMS from %s was not applied: %s", FormatNumber(msg.Sender), reason)
 		if err := s.store.Enqueue(ctx, outbox.MessageEntry(jid, body)); err != nil {
 			s.log.Warn("notify account", "err", err)
-		} else {
-			s.committed()
 		}
 	}
 }
@@ -356,7 +349,6 @@ func (s *Service) reply(ctx context.Context, msg *mmsbridge.Message, jid, text s
 	if err := s.store.Enqueue(ctx, e); err != nil {
 		return fmt.Errorf("profile: queue reply: %w", err)
 	}
-	s.committed()
 	return nil
 }
 
@@ -369,7 +361,7 @@ func (s *Service) replyEntry(ctx context.Context, msg *mmsbridge.Message, jid, t
 		return storage.Entry{}, false, fmt.Errorf("profile: reply budget: %w", err)
 	}
 	if !ok {
-		s.log.Info("reply budget spent; not replying", "sender", MaskNumber(msg.Sender))
+		s.log.Info("reply budget spent; not replying", "sender", redact.MaskNumber(msg.Sender))
 		return storage.Entry{}, false, nil
 	}
 	r := outbox.Reply{Transport: string(msg.Transport), To: msg.Sender, Text: text, LinkedID: msg.LinkedID, Subject: "mmsprofile"}

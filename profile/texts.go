@@ -22,21 +22,6 @@ func FormatNumber(e164 string) string {
 	return e164
 }
 
-// MaskNumber hides all but the last two digits of a number, or all but the
-// first letter and the domain of an address, for logs.
-func MaskNumber(n string) string {
-	if at := strings.LastIndexByte(n, '@'); at > 0 {
-		return n[:1] + "…" + n[at:]
-	}
-	if !strings.HasPrefix(n, "+") || len(n) < 6 {
-		if n == "" {
-			return ""
-		}
-		return "…"
-	}
-	return n[:2] + strings.Repeat("•", len(n)-4) + n[len(n)-2:]
-}
-
 // isAddress accepts a plain addr-spec: one "@", a local part, a dotted
 // domain, no spaces or brackets.
 func isAddress(s string) bool {

@@ -155,7 +155,7 @@ func nonEmpty(s *string) *string {
 // mergeVCard reads the account's vcard-temp, changes only the fields we
 // own and writes it back, so what the user set from a client survives. It
 // returns the document it wrote.
-func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) ([]byte, error) {
+func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) (*vcard.Temp, error) {
 	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
 	var iqErr *component.IQError
 	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
@@ -169,11 +169,10 @@ func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Field
 		return nil, &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
 	}
 	doc.Apply(f)
-	out := doc.Marshal()
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", out); err != nil {
+	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", doc.Marshal()); err != nil {
 		return nil, fmt.Errorf("publisher: write vcard of %s: %w", owner, err)
 	}
-	return out, nil
+	return doc, nil
 }
 
 // vcardElement picks the <vCard/> out of an answer payload.

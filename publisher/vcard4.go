@@ -7,6 +7,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"mmsprofile/vcard"
 	"mmsprofile/xmpp/component"
 	"mmsprofile/xmpp/pep"
 )
@@ -26,8 +27,8 @@ import (
 // property vcard-temp does not have are carried over from the current
 // item; without it (the usual "set" grant) the item is replaced, and a
 // vCard4-only field set by a client on such a server is lost.
-func (p *Publisher) publishVCard4(ctx context.Context, owner jid.JID, merged []byte) error {
-	v, err := pep.VCard4FromTemp(merged)
+func (p *Publisher) publishVCard4(ctx context.Context, owner jid.JID, merged *vcard.Temp) error {
+	v, err := merged.VCard4()
 	if err != nil {
 		return &Permanent{fmt.Errorf("publisher: vcard4 for %s: %w", owner, err)}
 	}
@@ -49,24 +50,24 @@ func (p *Publisher) publishVCard4(ctx context.Context, owner jid.JID, merged []b
 // get, and returns an empty one when it did not, when there is none, or
 // when the stored one cannot be read (it is then replaced, as it would be
 // without the grant).
-func (p *Publisher) currentVCard4(ctx context.Context, owner jid.JID) (pep.VCard4, error) {
+func (p *Publisher) currentVCard4(ctx context.Context, owner jid.JID) (vcard.VCard4, error) {
 	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", pep.VCard4Request())
 	if errors.Is(err, component.ErrNotGranted) {
 		// Never sent: asking for what was not granted kills the session
 		// on Debian's mod_privilege.
-		return pep.VCard4{}, nil
+		return vcard.VCard4{}, nil
 	}
 	var iqErr *component.IQError
 	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
-		return pep.VCard4{}, nil // no node yet: the publish creates it
+		return vcard.VCard4{}, nil // no node yet: the publish creates it
 	}
 	if err != nil {
-		return pep.VCard4{}, fmt.Errorf("publisher: read vcard4 of %s: %w", owner, err)
+		return vcard.VCard4{}, fmt.Errorf("publisher: read vcard4 of %s: %w", owner, err)
 	}
 	v, _, err := pep.VCard4FromItems(raw)
 	if err != nil {
 		p.log.Warn("replacing an unreadable vCard4 item", "jid", owner.String(), "err", err)
-		return pep.VCard4{}, nil
+		return vcard.VCard4{}, nil
 	}
 	return v, nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"mmsprofile/config"
 	"mmsprofile/internal/app/doctor"
-	"mmsprofile/internal/app/redact"
+	"mmsprofile/internal/redact"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/storage"
 )

@@ -110,7 +110,7 @@ func IngestEmail(ctx context.Context, cfg config.Config, r io.Reader, env email.
 		return email.ExitTempFail, err
 	}
 	defer store.Close()
-	svc, err := newProfile(cfg, store, nil, nil, log)
+	svc, err := newProfile(cfg, store, nil, log)
 	if err != nil {
 		return email.ExitTempFail, err
 	}

@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"mmsprofile/internal/redact"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/mm7"
-	"mmsprofile/profile"
 	"mmsprofile/storage"
 )
 
@@ -38,7 +38,7 @@ func (r mm7Receiver) ReceiveReport(ctx context.Context, rep *mm7.Report) error {
 	if err != nil {
 		return fmt.Errorf("server: record %s for %s: %w", rep.Kind, rep.MessageID, err)
 	}
-	r.log.Info("mm7 report", "kind", rep.Kind.String(), "message_id", rep.MessageID, "to", profile.MaskNumber(rep.Recipient), "status", reason)
+	r.log.Info("mm7 report", "kind", rep.Kind.String(), "message_id", rep.MessageID, "to", redact.MaskNumber(rep.Recipient), "status", reason)
 	return nil
 }
 

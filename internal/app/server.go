@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"mmsprofile/commands"
 	"mmsprofile/config"
 	"mmsprofile/internal/app/shed"
+	"mmsprofile/internal/redact"
 	"mmsprofile/metrics"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/email"
@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		m.Published(metrics.Publish{Kind: r.Item.Kind, Err: r.Err, Final: r.Final, Elapsed: r.Elapsed,
 			Committed: r.Item.Created, Received: r.Item.Received})
 	}
-	svc, err := newProfile(cfg, store, pub.Wake, m, log)
+	svc, err := newProfile(cfg, store, m, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -152,12 +152,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	return &Server{cfg: cfg, log: log, store: store, comp: comp, pub: pub, svc: svc, rcv: rcv, metrics: m, Ready: make(chan struct{})}, nil
 }
 
-func newProfile(cfg config.Config, store profile.Store, committed func(), m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
+func newProfile(cfg config.Config, store profile.Store, m *metrics.Metrics, log *slog.Logger) (*profile.Service, error) {
 	std, err := AvatarStandard(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return profile.New(store, timedImager{std, m}, ProfileRules(cfg), committed, log.With("part", "profile")), nil
+	return profile.New(store, timedImager{std, m}, ProfileRules(cfg), log.With("part", "profile")), nil
 }
 
 // timedImager measures the image step for the metrics.
@@ -216,7 +216,7 @@ func repliers(cfg config.Config, store storage.InboundLog, log *slog.Logger) (ma
 				return &publisher.Permanent{Err: err}
 			}
 			if err == nil {
-				log.Info("reply sent to phone", "to", profile.MaskNumber(r.To), "message_id", res.MessageID)
+				log.Info("reply sent to phone", "to", redact.MaskNumber(r.To), "message_id", res.MessageID)
 				if rerr := recordReply(ctx, store, r.To, res.MessageID); rerr != nil {
 					log.Warn("record reply", "err", rerr)
 				}
@@ -521,19 +521,11 @@ func (s *Server) listen(ctx context.Context, addr string, h http.Handler) (*http
 func (s *Server) mm7Handler(rcv mmsbridge.Receiver) (http.Handler, error) {
 	var nets []netip.Prefix
 	for _, a := range s.cfg.MM7.AllowedIPs {
-		if !strings.Contains(a, "/") {
-			ip, err := netip.ParseAddr(a)
-			if err != nil {
-				return nil, fmt.Errorf("server: mm7.allowed_ips %q: %w", a, err)
-			}
-			nets = append(nets, netip.PrefixFrom(ip, ip.BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(a)
+		p, err := config.ParsePrefix(a)
 		if err != nil {
-			return nil, fmt.Errorf("server: mm7.allowed_ips %q: %w", a, err)
+			return nil, fmt.Errorf("server: mm7.allowed_ips: %w", err)
 		}
-		nets = append(nets, p.Masked())
+		nets = append(nets, p)
 	}
 	return mm7.NewHandler(mm7.Config{
 		Username:           s.cfg.MM7.Username,

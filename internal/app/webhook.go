@@ -10,11 +10,11 @@ import (
 	"net/http"
 
 	"mmsprofile/config"
+	"mmsprofile/internal/redact"
 	"mmsprofile/metrics"
 	"mmsprofile/mmsbridge"
 	"mmsprofile/mmsbridge/webhook"
 	"mmsprofile/outbox"
-	"mmsprofile/profile"
 	"mmsprofile/publisher"
 )
 
@@ -70,7 +70,7 @@ func webhookRepliers(cfg config.Config, out map[string]publisher.Replier, log *s
 			if err != nil {
 				return fmt.Errorf("server: %s reply: %w", tr, err)
 			}
-			log.Info("reply sent to phone", "provider", tr, "to", profile.MaskNumber(rep.To))
+			log.Info("reply sent to phone", "provider", tr, "to", redact.MaskNumber(rep.To))
 			return nil
 		})
 	}

@@ -126,6 +126,8 @@ func (s *Store) watch(l *lease) {
 // Wake listens for outbox commits of every node on a dedicated connection
 // (LISTEN needs a session of its own); see storage.Coordinator. After a
 // reconnect it signals once, for what was committed while it was away.
+// Commits made through this Store signal at once, in process, without
+// waiting for their NOTIFY to come back from the server.
 func (s *Store) Wake(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	signal := func() {
@@ -134,8 +136,16 @@ func (s *Store) Wake(ctx context.Context) <-chan struct{} {
 		default:
 		}
 	}
+	s.mu.Lock()
+	s.wakers[ch] = struct{}{}
+	s.mu.Unlock()
 	go func() {
-		defer close(ch)
+		defer func() {
+			s.mu.Lock()
+			delete(s.wakers, ch)
+			s.mu.Unlock()
+			close(ch) // no send can follow: wake holds mu and found it gone
+		}()
 		for backoff := 100 * time.Millisecond; ctx.Err() == nil; backoff = min(2*backoff, 5*time.Second) {
 			if s.listen(ctx, signal) {
 				backoff = 100 * time.Millisecond // it had worked: retry soon
@@ -166,5 +176,19 @@ func (s *Store) listen(ctx context.Context, signal func()) bool {
 			return true
 		}
 		signal()
+	}
+}
+
+// wake tells this process's subscribers of a commit of outbox entries,
+// without waiting for any: a buffered signal already pending says the
+// same.
+func (s *Store) wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.wakers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }

@@ -332,6 +332,47 @@ func TestWake(t *testing.T) {
 	}
 }
 
+// A commit on this node wakes this node's subscribers before CommitUpdate
+// returns: the publisher beside it does not wait for the NOTIFY to come
+// back from the server.
+func TestWakeSameNodeInProcess(t *testing.T) {
+	srv := pgtest.StartT(t)
+	s := openT(t, srv.NewDatabaseT(t), Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	wake := s.Wake(ctx)
+	waitFor(t, "first signal (listening)", wake, 5*time.Second)
+	pending := func(what string) {
+		t.Helper()
+		select {
+		case <-wake:
+		default:
+			t.Fatalf("no wake pending when %s returned", what)
+		}
+	}
+	if _, err := s.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "1", JID: "alice@example.org",
+		Status: "hi", Entries: []storage.Entry{{JID: "alice@example.org", Kind: storage.KindProfile}}}); err != nil {
+		t.Fatal(err)
+	}
+	pending("CommitUpdate")
+	// The commit's NOTIFY comes back too; let it, so it is not taken
+	// for the Enqueue's.
+	time.Sleep(300 * time.Millisecond)
+	for len(wake) > 0 {
+		<-wake
+	}
+	if err := s.Enqueue(t.Context(), storage.Entry{Kind: storage.KindReply}); err != nil {
+		t.Fatal(err)
+	}
+	pending("Enqueue")
+	cancel()
+	for range wake { // closed once ctx ends
+	}
+	// A subscriber gone is not sent to: no panic on its closed channel.
+	if err := s.Enqueue(t.Context(), storage.Entry{Kind: storage.KindReply}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // PostgreSQL goes away under load and comes back. Every CommitUpdate
 // either succeeds, and then its update is there afterwards, or returns an
 // error; the Store recovers without being reopened, and so do Wake and

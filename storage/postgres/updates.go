@@ -86,6 +86,9 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
 	}
+	if len(entries) > 0 {
+		s.wake()
+	}
 	return id, nil
 }
 
@@ -146,6 +149,7 @@ func (s *Store) Enqueue(ctx context.Context, entries ...storage.Entry) error {
 	if err != nil {
 		return fmt.Errorf("postgres: enqueue %d entries: %w", len(entries), err)
 	}
+	s.wake()
 	return nil
 }
 

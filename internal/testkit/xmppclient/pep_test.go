@@ -7,6 +7,7 @@ import (
 
 	"mmsprofile/internal/testkit/prosody"
 	"mmsprofile/internal/testkit/xmppclient"
+	"mmsprofile/vcard"
 	"mmsprofile/xmpp/pep"
 )
 
@@ -22,7 +23,11 @@ func TestVCard4AndMoodEvents(t *testing.T) {
 	if err := xmppclient.MutualSubscribe(ctx, alice, bob); err != nil {
 		t.Fatal(err)
 	}
-	v, err := pep.VCard4FromTemp([]byte(`<vCard xmlns='vcard-temp'><FN>Alice</FN><NICKNAME>Ally</NICKNAME><DESC>At the beach</DESC></vCard>`))
+	doc, err := vcard.ParseTemp([]byte(`<vCard xmlns='vcard-temp'><FN>Alice</FN><NICKNAME>Ally</NICKNAME><DESC>At the beach</DESC></vCard>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := doc.VCard4()
 	if err != nil {
 		t.Fatal(err)
 	}

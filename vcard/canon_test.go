@@ -1,4 +1,4 @@
-package pep
+package vcard
 
 import (
 	"bytes"

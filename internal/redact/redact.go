@@ -97,20 +97,38 @@ func mayHoldNumber(s string) bool {
 // 2025550143@mms.att.net). Other digit runs (ids, timestamps) are left.
 var numberRE = regexp.MustCompile(`\+[0-9]{7,15}|[0-9]{7,15}@`)
 
-// MaskNumbers masks every phone number in s the way profile.MaskNumber
-// does: "+12025550143" becomes "+1••••••••43".
+// MaskNumbers masks every phone number in free text s, as MaskNumber
+// masks one: "+12025550143" becomes "+1••••••••43". The digits before @ of
+// a carrier address are masked the same way; other addresses (JIDs, which
+// logs need to name) are left as they are.
 func MaskNumbers(s string) string {
 	return numberRE.ReplaceAllStringFunc(s, func(m string) string {
-		at := strings.HasSuffix(m, "@")
-		m = strings.TrimSuffix(m, "@")
-		keep := 1
-		if m[0] == '+' {
-			keep = 2
+		if digits, ok := strings.CutSuffix(m, "@"); ok {
+			return maskDigits(digits, 1) + "@"
 		}
-		out := m[:keep] + strings.Repeat("•", len(m)-keep-2) + m[len(m)-2:]
-		if at {
-			out += "@"
-		}
-		return out
+		return maskDigits(m, 2)
 	})
+}
+
+// MaskNumber masks one sender: an E.164 number keeps its first digit and
+// its last two ("+1••••••••43"), an address (a carrier's or a personal
+// mail) only its first letter and its domain, since the value is known to
+// be a sender and never a JID. Anything else becomes "…".
+func MaskNumber(n string) string {
+	if at := strings.LastIndexByte(n, '@'); at > 0 {
+		return n[:1] + "…" + n[at:]
+	}
+	if !strings.HasPrefix(n, "+") || len(n) < 6 {
+		if n == "" {
+			return ""
+		}
+		return "…"
+	}
+	return maskDigits(n, 2)
+}
+
+// maskDigits keeps the first keep bytes of m and its last two, and puts a
+// bullet for each byte between; m is at least keep+2 bytes long.
+func maskDigits(m string, keep int) string {
+	return m[:keep] + strings.Repeat("•", len(m)-keep-2) + m[len(m)-2:]
 }

@@ -24,6 +24,25 @@ func TestMaskNumbers(t *testing.T) {
 	}
 }
 
+// MaskNumber masks one sender, which may be a personal address: unlike
+// MaskNumbers it hides the local part of any address.
+func TestMaskNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"+12025550143":           "+1••••••••43",
+		"+447700900123":          "+4•••••••••23",
+		"+12345":                 "+1••45",
+		"+1234":                  "…",
+		"2025550143":             "…",
+		"":                       "",
+		"alice@example.org":      "a…@example.org",
+		"2025550143@mms.att.net": "2…@mms.att.net",
+	} {
+		if got := MaskNumber(in); got != want {
+			t.Errorf("MaskNumber(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestReplaceAttr(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: Options{}.ReplaceAttr()}))
