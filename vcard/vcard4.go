@@ -212,13 +212,13 @@ type xNode struct {
 }
 
 func leaf(name, s string) xNode {
-	return xNode{XMLName: xml.Name{Local: name}, Text: xmlChars(s)}
+	return xNode{XMLName: xml.Name{Local: name}, Text: XMLChars(s)}
 }
 
-// xmlChars drops the characters XML 1.0 cannot carry: encoding/xml would
+// XMLChars drops the characters XML 1.0 cannot carry: encoding/xml would
 // write them as U+FFFD, and a control byte must leave no trace in what
-// contacts see.
-func xmlChars(s string) string {
+// contacts see. Every payload built from an MMS's text goes through it.
+func XMLChars(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
 			return r

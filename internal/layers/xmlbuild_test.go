@@ -12,13 +12,6 @@ import (
 	"testing"
 )
 
-// pendingXML names files that still write XML by hand and are being
-// rewritten on their own; each entry says why it is here, and goes once
-// the file is clean (the test logs which entries are no longer needed).
-var pendingXML = map[string]string{
-	"xmpp/pep/vcard4.go": "its vCard4 writer is rewritten in its own change",
-}
-
 // TestNoHandWrittenXML holds the rule of issue 17: stanzas and payloads
 // are built with mellium's token streams or encoding/xml, never printed.
 // It reads every non-test Go file outside the test harness and fails on
@@ -32,7 +25,6 @@ var pendingXML = map[string]string{
 func TestNoHandWrittenXML(t *testing.T) {
 	root := filepath.Join("..", "..")
 	var found []string
-	clean := map[string]bool{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -52,10 +44,6 @@ func TestNoHandWrittenXML(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if _, pending := pendingXML[rel]; pending {
-			clean[rel] = len(bad) == 0
-			return nil
-		}
 		for _, b := range bad {
 			found = append(found, rel+":"+b)
 		}
@@ -66,11 +54,6 @@ func TestNoHandWrittenXML(t *testing.T) {
 	}
 	for _, f := range found {
 		t.Errorf("%s; build it with encoding/xml or mellium's xmlstream and stanza", f)
-	}
-	for rel, ok := range clean {
-		if ok {
-			t.Logf("%s writes no XML by hand any more: drop it from pendingXML", rel)
-		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package pep
 
-import "encoding/xml"
+import (
+	"encoding/xml"
+	"mmsprofile/vcard"
+)
 
 // NSMood is XEP-0107 User Mood, both the PEP node and the payload's
 // namespace.
@@ -17,5 +20,5 @@ type moodElem struct {
 // a feeling the person never chose. Like the other PEP payloads it takes
 // the node's defaults (no publish-options).
 func MoodText(text string) []byte {
-	return publish(NSMood, "current", moodElem{Text: xmlChars(text)})
+	return publish(NSMood, "current", moodElem{Text: vcard.XMLChars(text)})
 }

@@ -3,7 +3,6 @@ package pep
 import (
 	"encoding/xml"
 	"fmt"
-	"strings"
 )
 
 // pubsubPublish is <pubsub><publish node=…><item id=…>payload</item>
@@ -39,16 +38,4 @@ func mustMarshal(what string, v any) []byte {
 		panic(fmt.Sprintf("pep: marshal %s: %v", what, err))
 	}
 	return b
-}
-
-// xmlChars drops the characters XML 1.0 cannot carry: encoding/xml would
-// write them as U+FFFD, and a control byte in a status line must leave no
-// trace in what contacts see.
-func xmlChars(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
-			return r
-		}
-		return -1
-	}, s)
 }
