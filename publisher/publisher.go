@@ -471,6 +471,12 @@ func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage
 	if a == nil {
 		return errors.New("publisher: avatar item without image")
 	}
+	data := trace.StartRegion(ctx, "publish.avatar-data")
+	_, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarData(a.ID, a.Data))
+	data.End()
+	if err != nil {
+		return fmt.Errorf("publisher: avatar data for %s: %w", owner, err)
+	}
 	infos := []pep.AvatarInfo{{ID: a.ID, Type: a.Type, Bytes: len(a.Data), Width: a.Width, Height: a.Height}}
 	if p.cfg.PublicURL != "" {
 		for _, r := range a.Renditions {
@@ -482,82 +488,11 @@ func (p *Publisher) publishAvatar(ctx context.Context, owner jid.JID, a *storage
 				URL: RenditionURL(p.cfg.PublicURL, r.ID)})
 		}
 	}
-	data, meta := pep.AvatarData(a.ID, a.Data), pep.AvatarMetadata(infos...)
-	if pl, ok := p.w.(pipeliner); ok && p.keepsOrder(ctx, owner) {
-		if err := p.publishAvatarPipelined(ctx, pl, owner, a.ID, data, meta); err != nil {
-			return err
-		}
-		return p.avatarToVCard(ctx, owner, a)
-	}
-	region := trace.StartRegion(ctx, "publish.avatar-data")
-	_, err := p.w.PrivilegedIQ(ctx, owner, "set", data)
-	region.End()
-	if err != nil {
-		return fmt.Errorf("publisher: avatar data for %s: %w", owner, err)
-	}
-	region = trace.StartRegion(ctx, "publish.avatar-metadata")
-	_, err = p.w.PrivilegedIQ(ctx, owner, "set", meta)
-	region.End()
+	meta := trace.StartRegion(ctx, "publish.avatar-metadata")
+	_, err = p.w.PrivilegedIQ(ctx, owner, "set", pep.AvatarMetadata(infos...))
+	meta.End()
 	if err != nil {
 		return fmt.Errorf("publisher: avatar metadata for %s: %w", owner, err)
 	}
 	return p.avatarToVCard(ctx, owner, a)
-}
-
-// pipeliner sends several privileged IQs one right behind the other on
-// the stream and waits for all their answers at once;
-// *component.Component is one. A Writer without it publishes the avatar
-// one IQ after the other.
-type pipeliner interface {
-	PrivilegedIQs(ctx context.Context, owner jid.JID, typ string, payloads ...[]byte) ([][]byte, []error)
-}
-
-var _ pipeliner = (*component.Component)(nil)
-
-// keepsOrder tells whether owner's server carries out a component's IQs
-// in the order they came, each stored before the next is handled, so that
-// the metadata may follow the data without waiting for its answer:
-// Prosody does (mod_component handles a stream's stanzas one at a time,
-// mod_privilege and mod_pep store synchronously, and
-// TestPrivilegedIQsKeepOrderOnProsody holds it to that). ejabberd's
-// privileged IQs are not known to keep it, and a server not yet known
-// is not assumed to: both wait for the data's answer, as before.
-func (p *Publisher) keepsOrder(ctx context.Context, owner jid.JID) bool {
-	wctx, cancel := context.WithTimeout(ctx, p.cfg.PermissionsWait)
-	srv, err := p.w.WaitServer(wctx, owner.Domainpart())
-	cancel()
-	return err == nil && strings.EqualFold(srv.Name, "prosody")
-}
-
-// publishAvatarPipelined sends the metadata right behind the data, which
-// saves the wait for the data's answer (the round trip of ~100 KB, most of
-// an MMS's latency on Prosody). The server stores the data before it
-// handles the metadata, so a contact woken by the metadata event finds the
-// data, as in the sequential order.
-//
-// What the sequential order never leaves behind is metadata without its
-// data: here, when the data fails, the metadata may still have been
-// stored and its event sent. A client that then fetches the data gets
-// item-not-found and keeps the avatar it shows; the item is retried (both
-// IQs again) and the next metadata event brings the picture. So that the
-// node does not point at absent data meanwhile, or for good if the item is
-// given up, the metadata item just published is retracted (best effort:
-// the data's error is what is reported, and retried).
-func (p *Publisher) publishAvatarPipelined(ctx context.Context, pl pipeliner, owner jid.JID, id string, data, meta []byte) error {
-	region := trace.StartRegion(ctx, "publish.avatar-data+metadata")
-	_, errs := pl.PrivilegedIQs(ctx, owner, "set", data, meta)
-	region.End()
-	if errs[0] != nil {
-		if errs[1] == nil {
-			if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.RetractAvatarMetadata(id)); err != nil {
-				p.log.Warn("avatar data failed and its metadata could not be retracted: the metadata points to absent data until the retry",
-					"jid", owner.String(), "item", id, "err", err)
-			}
-		}
-		return fmt.Errorf("publisher: avatar data for %s: %w", owner, errs[0])
-	}
-	if errs[1] != nil {
-		return fmt.Errorf("publisher: avatar metadata for %s: %w", owner, errs[1])
-	}
-	return nil
 }

@@ -403,43 +403,16 @@ func (e *IQError) Temporary() bool {
 // the payload's namespace for typ in this session.
 func (c *Component) PrivilegedIQ(ctx context.Context, owner jid.JID, typ string, payload []byte) ([]byte, error) {
 	owner = owner.Bare()
-	s, ns, err := c.mayWrite(ctx, owner, typ, payload)
-	if err != nil {
-		return nil, err
-	}
-	host := owner.Domainpart()
-	addressing := c.Addressing(host)
-	if trace.IsEnabled() {
-		// The name is built only while a trace is taken: this is every IQ.
-		defer trace.StartRegion(ctx, "xmpp.iq-"+typ+" "+ns).End()
-	}
-	out, err := c.privilegedIQ(ctx, s, owner, typ, payload, addressing, nil)
-	if errors.Is(err, ErrBounced) && addressing == AddressSelf {
-		// ejabberd before 25.03 (#4347): the bounce came back at once, so
-		// the same IQ addressed the way that server carries out costs one
-		// round trip, and every later one goes that way from the start.
-		if _, ok := respell(owner); ok {
-			c.useRespelled(host, "a privileged IQ came back")
-			out, err = c.privilegedIQ(ctx, s, owner, typ, payload, AddressRespelled, nil)
-		}
-	}
-	return out, err
-}
-
-// mayWrite returns the session to send payload on as a privileged IQ of
-// type typ for owner (bare), and the payload's namespace, or why it must
-// not be sent.
-func (c *Component) mayWrite(ctx context.Context, owner jid.JID, typ string, payload []byte) (*xmpp.Session, string, error) {
 	ns, err := rootNamespace(payload)
 	if err != nil {
-		return nil, "", fmt.Errorf("component: privileged iq payload: %w", err)
+		return nil, fmt.Errorf("component: privileged iq payload: %w", err)
 	}
 	c.mu.RLock()
 	s := c.session
 	p, known := c.perms[owner.Domainpart()]
 	c.mu.RUnlock()
 	if s == nil {
-		return nil, "", ErrNotConnected
+		return nil, ErrNotConnected
 	}
 	if !known {
 		// The server says what it grants right after the handshake; give
@@ -450,25 +423,34 @@ func (c *Component) mayWrite(ctx context.Context, owner jid.JID, typ string, pay
 		known = err == nil
 	}
 	if !known {
-		return nil, "", fmt.Errorf("%w: %s", ErrPermissionsUnknown, owner.Domainpart())
+		return nil, fmt.Errorf("%w: %s", ErrPermissionsUnknown, owner.Domainpart())
 	}
 	// Sending what was not granted makes Debian's mod_privilege write junk
 	// on the stream and kill the session: never try.
 	if !p.AllowsIQ(ns, typ) {
-		return nil, "", fmt.Errorf("%w: host %s, iq %s %s", ErrNotGranted, owner.Domainpart(), typ, ns)
+		return nil, fmt.Errorf("%w: host %s, iq %s %s", ErrNotGranted, owner.Domainpart(), typ, ns)
 	}
-	return s, ns, nil
+
+	host := owner.Domainpart()
+	addressing := c.Addressing(host)
+	if trace.IsEnabled() {
+		// The name is built only while a trace is taken: this is every IQ.
+		defer trace.StartRegion(ctx, "xmpp.iq-"+typ+" "+ns).End()
+	}
+	out, err := c.privilegedIQ(ctx, s, owner, typ, payload, addressing)
+	if errors.Is(err, ErrBounced) && addressing == AddressSelf {
+		// ejabberd before 25.03 (#4347): the bounce came back at once, so
+		// the same IQ addressed the way that server carries out costs one
+		// round trip, and every later one goes that way from the start.
+		if _, ok := respell(owner); ok {
+			c.useRespelled(host, "a privileged IQ came back")
+			out, err = c.privilegedIQ(ctx, s, owner, typ, payload, AddressRespelled)
+		}
+	}
+	return out, err
 }
 
-// privilegedIQ sends one privileged IQ and waits for its answer. written,
-// if not nil, is called once the IQ holds the stream (see onBody), or
-// when privilegedIQ returns without having sent it.
-func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid.JID, typ string, payload []byte, addressing Addressing, written func()) ([]byte, error) {
-	if written != nil {
-		var once sync.Once
-		written = func(f func()) func() { return func() { once.Do(f) } }(written)
-		defer written()
-	}
+func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid.JID, typ string, payload []byte, addressing Addressing) ([]byte, error) {
 	host := owner.Domainpart()
 	innerTo := owner.String()
 	if addressing == AddressRespelled {
@@ -502,9 +484,6 @@ func (c *Component) privilegedIQ(ctx context.Context, s *xmpp.Session, owner jid
 		delete(c.waiting, id)
 		c.mu.Unlock()
 	}()
-	if written != nil {
-		req = &onBody{r: req, f: written}
-	}
 	resp, err := s.SendIQ(ctx, req)
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, ErrBounced) {

@@ -67,28 +67,6 @@ func AvatarMetadata(infos ...AvatarInfo) []byte {
 	return publish(NSAvatarMetadata, id, m)
 }
 
-type pubsubRetract struct {
-	XMLName xml.Name `xml:"http://jabber.org/protocol/pubsub pubsub"`
-	Retract struct {
-		Node   string `xml:"node,attr"`
-		Notify bool   `xml:"notify,attr"`
-		Item   struct {
-			ID string `xml:"id,attr"`
-		} `xml:"item"`
-	} `xml:"retract"`
-}
-
-// RetractAvatarMetadata returns the <pubsub/> payload that retracts the
-// metadata item id (XEP-0060 §7.2), telling subscribers: the undo of an
-// AvatarMetadata whose data could not be stored.
-func RetractAvatarMetadata(id string) []byte {
-	var r pubsubRetract
-	r.Retract.Node = NSAvatarMetadata
-	r.Retract.Notify = true
-	r.Retract.Item.ID = id
-	return mustMarshal("metadata retract", r)
-}
-
 // NSNick is XEP-0172 User Nickname.
 const NSNick = "http://jabber.org/protocol/nick"
 
