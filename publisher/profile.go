@@ -155,22 +155,41 @@ func nonEmpty(s *string) *string {
 // mergeVCard reads the account's vcard-temp, changes only the fields we
 // own and writes it back, so what the user set from a client survives. It
 // returns the document it wrote.
+//
+// Right after our own write to the same account, in the same pass, the
+// read is skipped and the merge starts from what we wrote (vcardMemo says
+// within what bounds). Not where the server converts vCards: there the
+// stored vcard-temp is the server's rendering of PEP, not our bytes.
 func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) (*vcard.Temp, error) {
-	raw, err := p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
-	var iqErr *component.IQError
-	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
-		raw, err = nil, nil // no vCard yet
+	memo := memoFrom(ctx)
+	account := owner.String()
+	raw, known := memo.recent(account, p.now())
+	if known && p.converts(ctx, owner) {
+		known = false
 	}
-	if err != nil {
-		return nil, fmt.Errorf("publisher: read vcard of %s: %w", owner, err)
+	if !known {
+		var err error
+		raw, err = p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
+		var iqErr *component.IQError
+		if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
+			raw, err = nil, nil // no vCard yet
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publisher: read vcard of %s: %w", owner, err)
+		}
 	}
 	doc, err := vcard.ParseTemp(vcardElement(raw))
 	if err != nil {
 		return nil, &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
 	}
 	doc.Apply(f)
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", doc.Marshal()); err != nil {
+	out := doc.Marshal()
+	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", out); err != nil {
+		memo.forget(account)
 		return nil, fmt.Errorf("publisher: write vcard of %s: %w", owner, err)
+	}
+	if !p.converts(ctx, owner) {
+		memo.keep(account, out, p.now())
 	}
 	return doc, nil
 }

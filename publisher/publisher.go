@@ -300,6 +300,8 @@ func groupByAccount(items []storage.OutboxItem, concurrency int) [][]storage.Out
 // another group met that: what is not reached stays due.
 func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, halted *atomic.Bool) bool {
 	taken := make(map[int64]bool, len(items))
+	ctx = withVCardMemo(ctx)
+	memo := memoFrom(ctx)
 	for i, it := range items {
 		if taken[it.ID] {
 			continue
@@ -316,6 +318,9 @@ func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, 
 			task.End()
 			// Nothing was tried; the items stay due for the next session.
 			return false
+		}
+		if err != nil {
+			memo.forget(it.JID)
 		}
 		recording := trace.StartRegion(tctx, "publisher.record")
 		for _, c := range covered {

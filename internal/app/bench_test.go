@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"runtime/trace"
 	"slices"
 	"testing"
@@ -15,10 +16,19 @@ import (
 // BenchmarkMM7ToPEPEvent measures what a user waits for: from the MMSC's
 // POST of a 1280×960 JPEG to the PEP event at a contact's client, through
 // real Prosody on loopback. Run it with -benchtime=200x or more; it reports
-// the median and the 99th percentile.
+// the median and the 99th percentile. E2E_STORAGE=postgres stores in
+// PostgreSQL (pgtest) instead of SQLite.
 func BenchmarkMM7ToPEPEvent(b *testing.B) {
 	// Past the per-phone hourly limit the rules would refuse: lift it.
-	e := startWith(b, envOptions{extra: "[limits]\nupdates_per_hour = 1000000\n"})
+	opts := envOptions{extra: "[limits]\nupdates_per_hour = 1000000\n"}
+	switch s := os.Getenv("E2E_STORAGE"); s {
+	case "", "sqlite":
+	case "postgres":
+		opts.postgres = true
+	default:
+		b.Fatalf("E2E_STORAGE=%q: want sqlite or postgres", s)
+	}
+	e := startWith(b, opts)
 	photos := make([][]byte, 4)
 	for i := range photos {
 		photos[i] = mm7sample.Photo(1280, 960, uint64(100+i))

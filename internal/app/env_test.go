@@ -20,7 +20,9 @@ import (
 	"mmsprofile/config"
 	"mmsprofile/internal/app"
 	"mmsprofile/internal/testkit/mm7sample"
+	"mmsprofile/internal/testkit/pgtest"
 	"mmsprofile/internal/testkit/xmppclient"
+	"mmsprofile/storage/postgres"
 	"mmsprofile/storage/sqlite"
 )
 
@@ -41,8 +43,9 @@ type env struct {
 	srv    *app.Server
 	// cfgPath is the configuration file, for commands run beside serve.
 	cfgPath string
-	// dsn is the service's SQLite database.
-	dsn string
+	// driver and dsn are the service's database: SQLite, or PostgreSQL
+	// with envOptions.postgres.
+	driver, dsn string
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -76,6 +79,9 @@ type envOptions struct {
 	// roster is the XEP-0356 roster permission the server grants the
 	// component: "get" (the harness's default), "set" or "both".
 	roster string
+	// postgres stores in a fresh PostgreSQL database (pgtest) instead of
+	// SQLite.
+	postgres bool
 	// extra is appended to the configuration file.
 	extra string
 	// submitURL is the fake MMSC that takes replies to phones.
@@ -122,7 +128,10 @@ func startWith(t testing.TB, opts envOptions) *env {
 	}
 
 	dir := t.TempDir()
-	dsn := filepath.Join(dir, "state.db")
+	driver, dsn := "sqlite", filepath.Join(dir, "state.db")
+	if opts.postgres {
+		driver, dsn = "postgres", pgtest.StartT(t).NewDatabaseT(t)
+	}
 	if !strings.Contains(opts.extra, "[email]") {
 		opts.extra += "\n[email]\nlisten = \"\"\n"
 	}
@@ -130,8 +139,9 @@ func startWith(t testing.TB, opts envOptions) *env {
 		opts.extra += "\n[http]\nlisten = \"\"\n"
 	}
 	raw := serviceTOML(xs, dsn, serviceSections{
-		mm7:  fmt.Sprintf("submit_url = %q\nsender_address = \"12345\"\nvaspid = \"mmsprofile-test\"\n", opts.submitURL),
-		tail: fmt.Sprintf("[profile]\nservice_number = \"12345\"\nstatus_as_mood = %t\n%s\n", opts.moodFromStatus, opts.extra),
+		driver: driver,
+		mm7:    fmt.Sprintf("submit_url = %q\nsender_address = \"12345\"\nvaspid = \"mmsprofile-test\"\n", opts.submitURL),
+		tail:   fmt.Sprintf("[profile]\nservice_number = \"12345\"\nstatus_as_mood = %t\n%s\n", opts.moodFromStatus, opts.extra),
 	})
 	cfgPath := filepath.Join(dir, "mmsprofile.toml")
 	if err := os.WriteFile(cfgPath, []byte(raw), 0o600); err != nil {
@@ -141,7 +151,7 @@ func startWith(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, xmpp: xs, bob: bob, alice: alice, cfgPath: cfgPath, dsn: cfg.Storage.DSN}
+	e := &env{t: t, xmpp: xs, bob: bob, alice: alice, cfgPath: cfgPath, driver: driver, dsn: cfg.Storage.DSN}
 	// Provision the link as an operator would, before the service starts.
 	if !opts.unlinked {
 		e.link(ctx, aliceNumber)
@@ -157,6 +167,7 @@ func startWith(t testing.TB, opts envOptions) *env {
 // serviceSections are what a test adds to serviceTOML's configuration:
 // lines of its [mm7] and [publish] tables, and whole tables after them.
 type serviceSections struct {
+	driver             string // storage.driver; "" is sqlite
 	mm7, publish, tail string
 }
 
@@ -164,6 +175,9 @@ type serviceSections struct {
 // service with: the harness's XMPP server, SQLite at dsn and MM7 on a free
 // port, with the server's own settings (xs.config) and the sections added.
 func serviceTOML(xs *xmppServer, dsn string, add serviceSections) string {
+	if add.driver == "" {
+		add.driver = "sqlite"
+	}
 	return fmt.Sprintf(`
 [xmpp]
 component = %q
@@ -173,7 +187,7 @@ domains = [%q]
 reconnect_min = "100ms"
 reconnect_max = "2s"
 [storage]
-driver = "sqlite"
+driver = %q
 dsn = %q
 [mm7]
 listen = "127.0.0.1:0"
@@ -187,7 +201,7 @@ poll = "1s"
 %s
 %s
 %s
-`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, dsn, mm7User, mm7Password, add.mm7, add.publish, xs.config, add.tail)
+`, xs.Component, xs.ComponentAddr, xs.Secret, xs.Domain, add.driver, dsn, mm7User, mm7Password, add.mm7, add.publish, xs.config, add.tail)
 }
 
 // runServer runs the service until the test ends, and returns it once it
@@ -219,7 +233,16 @@ func runServer(ctx context.Context, t testing.TB, cfg config.Config, log *slog.L
 // would, whether or not the service runs.
 func (e *env) link(ctx context.Context, numbers ...string) {
 	e.t.Helper()
-	st, err := sqlite.Open(ctx, e.dsn)
+	var st interface {
+		AddLink(ctx context.Context, jid, number, by string) error
+		Close() error
+	}
+	var err error
+	if e.driver == "postgres" {
+		st, err = postgres.Open(ctx, e.dsn, postgres.Options{})
+	} else {
+		st, err = sqlite.Open(ctx, e.dsn)
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
