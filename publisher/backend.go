@@ -7,6 +7,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"mmsprofile/outbox"
 	"mmsprofile/storage"
 	"mmsprofile/vcard"
 	"mmsprofile/xmpp/component"
@@ -109,7 +110,9 @@ func (p *Publisher) noteBounce(host string, err error) {
 // share its error: it alone, or, on the ejabberd API backend, it and the
 // later avatar and profile items of the same account in rest, because
 // every vCard set there re-publishes the avatar to PEP and contacts
-// should see one change per MMS, not one per field.
+// should see one change per MMS, not one per field. With privileged IQs,
+// a profile item covers the account's profile items right behind it
+// (mergedProfile).
 func (p *Publisher) attempt(ctx context.Context, it storage.OutboxItem, rest []storage.OutboxItem) ([]storage.OutboxItem, error) {
 	covered := []storage.OutboxItem{it}
 	if it.Kind != storage.KindAvatar && it.Kind != storage.KindProfile || it.JID == "" {
@@ -124,6 +127,15 @@ func (p *Publisher) attempt(ctx context.Context, it storage.OutboxItem, rest []s
 		return covered, err
 	}
 	if b == backendPrivileged {
+		if it.Kind == storage.KindProfile {
+			prof, run, err := mergedProfile(it, rest)
+			if err != nil {
+				return covered, err
+			}
+			err = p.publishProfile(ctx, owner, prof)
+			p.noteBounce(owner.Domainpart(), err)
+			return run, err
+		}
 		err := p.publish(ctx, it)
 		p.noteBounce(owner.Domainpart(), err)
 		return covered, err
@@ -145,4 +157,56 @@ func (p *Publisher) attempt(ctx context.Context, it storage.OutboxItem, rest []s
 		changes = append(changes, c)
 	}
 	return covered, p.publishViaAPI(ctx, owner, changes)
+}
+
+// mergedProfile is it, a profile item, with the same account's profile
+// items that follow it in rest laid over it field by field, and the items
+// it stands for. A backlog (an outage, a burst from one phone) then costs
+// one vCard write and one vCard4 publish per account and pass, not per
+// item, and ends in the state the items one by one would have left: the
+// newest status, nickname and fields. What contacts no longer see are the
+// states in between, as with avatars, of which storage keeps only the
+// newest. The account's messages keep their order among themselves and
+// all follow the change they tell of (each MMS's "updated" message comes
+// after its status in the batch, so every one now comes after the newest
+// status). The run stops at a profile item that cannot be read, which
+// then fails on its own turn, so nothing is published ahead of it.
+func mergedProfile(it storage.OutboxItem, rest []storage.OutboxItem) (outbox.Profile, []storage.OutboxItem, error) {
+	run := []storage.OutboxItem{it}
+	var prof outbox.Profile
+	if err := outbox.Decode(it, &prof); err != nil {
+		return prof, run, &Permanent{fmt.Errorf("publisher: profile item %d: %w", it.ID, err)}
+	}
+	for _, r := range rest {
+		if r.JID != it.JID {
+			continue
+		}
+		if r.Kind != storage.KindProfile {
+			continue
+		}
+		var later outbox.Profile
+		if outbox.Decode(r, &later) != nil {
+			break
+		}
+		overlayProfile(&prof, later)
+		run = append(run, r)
+	}
+	return prof, run, nil
+}
+
+// overlayProfile sets in dst what src sets; like overlay, an empty value
+// is unset and does not undo what an earlier item said.
+func overlayProfile(dst *outbox.Profile, src outbox.Profile) {
+	if s := nonEmpty(src.Status); s != nil {
+		dst.Status = s
+	}
+	if s := nonEmpty(src.Nick); s != nil {
+		dst.Nick = s
+	}
+	if src.VCard != nil {
+		if dst.VCard == nil {
+			dst.VCard = &vcard.Fields{}
+		}
+		overlay(dst.VCard, *src.VCard)
+	}
 }

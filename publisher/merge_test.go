@@ -1,0 +1,93 @@
+package publisher
+
+import (
+	"strings"
+	"testing"
+
+	"mmsprofile/outbox"
+	"mmsprofile/storage"
+	"mmsprofile/vcard"
+)
+
+func vcardSets(iqs []string) int {
+	n := 0
+	for _, iq := range iqs {
+		if strings.HasPrefix(iq, "set <vCard") {
+			n++
+		}
+	}
+	return n
+}
+
+// A backlog of one account's profile items is one vCard write in a pass,
+// and ends where the items one by one would: the newest status, the
+// newest nickname, each vCard field as the last item that set it left it,
+// the user's own fields kept; every item is done.
+func TestQueuedProfilesMergeIntoOneWrite(t *testing.T) {
+	w := &fakeServer{vcard: `<vCard xmlns='vcard-temp'><FN>Alice</FN><X-MINE>kept</X-MINE></vCard>`}
+	p, st := setupWith(t, w, nil, Config{StatusAsMood: true})
+	str := func(s string) *string { return &s }
+	for _, prof := range []outbox.Profile{
+		{Status: str("one"), Nick: str("Ally")},
+		{Status: str("two"), VCard: &vcard.Fields{Title: str("Diver"), URL: str("https://a.example")}},
+		{Status: str("three"), VCard: &vcard.Fields{Title: str("Pilot")}},
+		{Status: str("  ")}, // empty: says nothing, undoes nothing
+	} {
+		if err := st.Enqueue(t.Context(), outbox.ProfileEntry("alice@example.org", prof)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Enqueue(t.Context(), outbox.MessageEntry("alice@example.org", "updated")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := vcardSets(w.iqs); n != 1 {
+		t.Fatalf("%d vCard writes for four queued profile items, want 1:\n%s", n, strings.Join(w.iqs, "\n"))
+	}
+	for _, want := range []string{"<FN>Alice</FN>", "<X-MINE>kept</X-MINE>", "<DESC>three</DESC>", "<NICKNAME>Ally</NICKNAME>", "<TITLE>Pilot</TITLE>", "<URL>https://a.example</URL>"} {
+		if !strings.Contains(w.vcard, want) {
+			t.Errorf("vcard lacks %s:\n%s", want, w.vcard)
+		}
+	}
+	moods := 0
+	for _, iq := range w.iqs {
+		if strings.Contains(iq, "http://jabber.org/protocol/mood") {
+			moods++
+			if !strings.Contains(iq, "three") {
+				t.Errorf("mood is not the newest status: %s", iq)
+			}
+		}
+	}
+	if moods != 1 {
+		t.Errorf("%d moods published, want 1", moods)
+	}
+	if s, _ := st.OutboxStats(t.Context()); s.Pending != 0 || s.Failed != 0 {
+		t.Fatalf("outbox %+v, want every item done", s)
+	}
+}
+
+// A profile item that cannot be read is not merged over: what comes after
+// it waits for its own turn, and it fails alone.
+func TestMergeStopsAtAnUnreadableItem(t *testing.T) {
+	w := &fakeServer{}
+	p, st := setup(t, w, nil)
+	enqueueStatus(t, st, "alice@example.org", "one")
+	if err := st.Enqueue(t.Context(), storage.Entry{JID: "alice@example.org", Kind: storage.KindProfile, Payload: []byte("not json")}); err != nil {
+		t.Fatal(err)
+	}
+	enqueueStatus(t, st, "alice@example.org", "two")
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := vcardSets(w.iqs); n != 2 {
+		t.Fatalf("%d vCard writes, want 2 (one before the unreadable item, one after)", n)
+	}
+	if !strings.Contains(w.vcard, "<DESC>two</DESC>") {
+		t.Fatalf("vcard %s", w.vcard)
+	}
+	if s, _ := st.OutboxStats(t.Context()); s.Pending != 0 || s.Failed != 1 {
+		t.Fatalf("outbox %+v, want the unreadable item failed and the rest done", s)
+	}
+}
