@@ -9,15 +9,7 @@ import (
 	"mmsprofile/vcard"
 )
 
-func vcardSets(iqs []string) int {
-	n := 0
-	for _, iq := range iqs {
-		if strings.HasPrefix(iq, "set <vCard") {
-			n++
-		}
-	}
-	return n
-}
+func vcardSets(iqs []string) int { return countIQs(iqs, "set <vCard") }
 
 // A backlog of one account's profile items is one vCard write in a pass,
 // and ends where the items one by one would: the newest status, the

@@ -10,15 +10,19 @@ import (
 	"mmsprofile/storage/storetest"
 )
 
-func vcardGets(iqs []string) int {
+// countIQs counts the IQs the fake server saw that start with prefix
+// ("get <vCard", "set <vCard").
+func countIQs(iqs []string, prefix string) int {
 	n := 0
 	for _, iq := range iqs {
-		if strings.HasPrefix(iq, "get <vCard") {
+		if strings.HasPrefix(iq, prefix) {
 			n++
 		}
 	}
 	return n
 }
+
+func vcardGets(iqs []string) int { return countIQs(iqs, "get <vCard") }
 
 // commitPhotoAndStatus commits one MMS with a picture and a status line:
 // an avatar item and a profile item, both merging into the vCard.
