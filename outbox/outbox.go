@@ -8,9 +8,9 @@ import (
 	"mmsprofile/vcard"
 )
 
-// Profile is a KindProfile payload: the fields to publish. A nil field is
-// left as it is on the account.
-type Profile struct {
+// Change is a KindProfile payload: the status, nickname and vCard fields
+// one MMS changes on the account. A nil field is left as it is there.
+type Change struct {
 	Status *string `json:"status,omitempty"`
 	Nick   *string `json:"nick,omitempty"`
 	// VCard holds personal fields from the sender's own card, already
@@ -60,10 +60,11 @@ type Reply struct {
 	InReplyTo string `json:"in_reply_to,omitempty"`
 }
 
-// ProfileEntry builds the entry publishing p on jid's account. Profile
-// entries coalesce only when they carry the same fields, so a later
-// status does not swallow an earlier nickname.
-func ProfileEntry(jid string, p Profile) storage.Entry {
+// ChangeEntry builds the entry publishing p on jid's account. Storage
+// keeps every such entry (a later status must not swallow an earlier
+// nickname); the publisher lays an account's queued ones over each other
+// field by field when it publishes them.
+func ChangeEntry(jid string, p Change) storage.Entry {
 	return storage.Entry{JID: jid, Kind: storage.KindProfile, Payload: mustJSON(p)}
 }
 

@@ -15,18 +15,18 @@ func vcf(s string) mmsbridge.Part {
 }
 
 // profileEntry returns the profile payload committed for alice.
-func (f *fixture) profileEntry(t *testing.T) (outbox.Profile, bool) {
+func (f *fixture) profileEntry(t *testing.T) (outbox.Change, bool) {
 	t.Helper()
 	for _, it := range f.pending(t) {
 		if it.Kind == storage.KindProfile && it.JID == alice {
-			var p outbox.Profile
+			var p outbox.Change
 			if err := outbox.Decode(it, &p); err != nil {
 				t.Fatal(err)
 			}
 			return p, true
 		}
 	}
-	return outbox.Profile{}, false
+	return outbox.Change{}, false
 }
 
 func TestNickLine(t *testing.T) {

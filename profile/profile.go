@@ -228,7 +228,7 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 			}
 		}
 	}
-	var prof outbox.Profile
+	var prof outbox.Change
 	if status := cutRunes(cleanText(text), s.rules.MaxStatusChars); status != "" {
 		if prefs.Status {
 			u.Status, prof.Status = status, &status
@@ -257,7 +257,7 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		}
 	}
 	if prof.Status != nil || prof.Nick != nil || prof.VCard != nil {
-		u.Entries = append(u.Entries, outbox.ProfileEntry(link.JID, prof))
+		u.Entries = append(u.Entries, outbox.ChangeEntry(link.JID, prof))
 	}
 	contacts := false
 	if len(others) > 0 {

@@ -171,9 +171,9 @@ func (p *Publisher) attempt(ctx context.Context, it storage.OutboxItem, rest []s
 // after its status in the batch, so every one now comes after the newest
 // status). The run stops at a profile item that cannot be read, which
 // then fails on its own turn, so nothing is published ahead of it.
-func mergedProfile(it storage.OutboxItem, rest []storage.OutboxItem) (outbox.Profile, []storage.OutboxItem, error) {
+func mergedProfile(it storage.OutboxItem, rest []storage.OutboxItem) (outbox.Change, []storage.OutboxItem, error) {
 	run := []storage.OutboxItem{it}
-	var prof outbox.Profile
+	var prof outbox.Change
 	if err := outbox.Decode(it, &prof); err != nil {
 		return prof, run, &Permanent{fmt.Errorf("publisher: profile item %d: %w", it.ID, err)}
 	}
@@ -184,7 +184,7 @@ func mergedProfile(it storage.OutboxItem, rest []storage.OutboxItem) (outbox.Pro
 		if r.Kind != storage.KindProfile {
 			continue
 		}
-		var later outbox.Profile
+		var later outbox.Change
 		if outbox.Decode(r, &later) != nil {
 			break
 		}
@@ -196,7 +196,7 @@ func mergedProfile(it storage.OutboxItem, rest []storage.OutboxItem) (outbox.Pro
 
 // overlayProfile sets in dst what src sets; like overlay, an empty value
 // is unset and does not undo what an earlier item said.
-func overlayProfile(dst *outbox.Profile, src outbox.Profile) {
+func overlayProfile(dst *outbox.Change, src outbox.Change) {
 	if s := nonEmpty(src.Status); s != nil {
 		dst.Status = s
 	}

@@ -52,7 +52,7 @@ func vcardChange(it storage.OutboxItem) (vcard.Fields, error) {
 		}
 		return vcard.Fields{Photo: &vcard.Photo{Type: it.Avatar.Type, Data: it.Avatar.Data}}, nil
 	case storage.KindProfile:
-		var prof outbox.Profile
+		var prof outbox.Change
 		if err := outbox.Decode(it, &prof); err != nil {
 			return vcard.Fields{}, &Permanent{fmt.Errorf("publisher: profile item %d: %w", it.ID, err)}
 		}

@@ -183,7 +183,7 @@ func commitMMS(t *testing.T, st storage.Store, key string, a *storage.Avatar) {
 	status, nick := "at the beach", "Ally"
 	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: key, JID: "alice@example.org", Number: "+12025550143",
 		Avatar: a, Status: status, Received: time.Now(),
-		Entries: []storage.Entry{outbox.ProfileEntry("alice@example.org", outbox.Profile{Status: &status, Nick: &nick})}}); err != nil {
+		Entries: []storage.Entry{outbox.ChangeEntry("alice@example.org", outbox.Change{Status: &status, Nick: &nick})}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -19,13 +19,13 @@ func TestQueuedProfilesMergeIntoOneWrite(t *testing.T) {
 	w := &fakeServer{vcard: `<vCard xmlns='vcard-temp'><FN>Alice</FN><X-MINE>kept</X-MINE></vCard>`}
 	p, st := setupWith(t, w, nil, Config{StatusAsMood: true})
 	str := func(s string) *string { return &s }
-	for _, prof := range []outbox.Profile{
+	for _, prof := range []outbox.Change{
 		{Status: str("one"), Nick: str("Ally")},
 		{Status: str("two"), VCard: &vcard.Fields{Title: str("Diver"), URL: str("https://a.example")}},
 		{Status: str("three"), VCard: &vcard.Fields{Title: str("Pilot")}},
 		{Status: str("  ")}, // empty: says nothing, undoes nothing
 	} {
-		if err := st.Enqueue(t.Context(), outbox.ProfileEntry("alice@example.org", prof)); err != nil {
+		if err := st.Enqueue(t.Context(), outbox.ChangeEntry("alice@example.org", prof)); err != nil {
 			t.Fatal(err)
 		}
 	}

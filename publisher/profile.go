@@ -105,7 +105,7 @@ func (p *Publisher) makesVCard4(ctx context.Context, owner jid.JID) bool {
 // XEP-0172, everything to vcard-temp (merged), then the merged vcard-temp
 // as XEP-0292 vCard4 where the server does not convert it itself, and the
 // status as XEP-0107 mood when the operator asked for it.
-func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outbox.Profile) error {
+func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outbox.Change) error {
 	if prof.Nick != nil && *prof.Nick != "" {
 		if _, err := p.w.PrivilegedIQ(ctx, owner, "set", pep.Nick(*prof.Nick)); err != nil {
 			return fmt.Errorf("publisher: nick for %s: %w", owner, err)
@@ -133,7 +133,7 @@ func (p *Publisher) publishProfile(ctx context.Context, owner jid.JID, prof outb
 
 // profileFields is what a profile item changes in the vCard: the status
 // goes to DESC, the nickname to NICKNAME unless the sender's card has one.
-func profileFields(prof outbox.Profile) vcard.Fields {
+func profileFields(prof outbox.Change) vcard.Fields {
 	var f vcard.Fields
 	if prof.VCard != nil {
 		f = *prof.VCard

@@ -15,10 +15,10 @@ import (
 )
 
 // commitProfile commits one profile item for alice, as an MMS would.
-func commitProfile(t *testing.T, st storage.Store, key string, prof outbox.Profile) {
+func commitProfile(t *testing.T, st storage.Store, key string, prof outbox.Change) {
 	t.Helper()
 	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: key, JID: "alice@example.org", Number: "+12025550143",
-		Received: time.Now(), Entries: []storage.Entry{outbox.ProfileEntry("alice@example.org", prof)}}); err != nil {
+		Received: time.Now(), Entries: []storage.Entry{outbox.ChangeEntry("alice@example.org", prof)}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -77,7 +77,7 @@ func TestProfileVCard4WhenServerDoesNotConvert(t *testing.T) {
 	w := &fakeServer{vcard: `<vCard xmlns='vcard-temp'><FN>Alice Example</FN><TEL><HOME/><NUMBER>+1 202 555 0100</NUMBER></TEL><X-CUSTOM>x</X-CUSTOM></vCard>`}
 	p, st := setup(t, w, nil)
 	status, nick, title := "At the beach", "Ally", "Engineer"
-	commitProfile(t, st, "k", outbox.Profile{Status: &status, Nick: &nick, VCard: &vcard.Fields{Title: &title, Org: &vcard.Org{Name: "Example Corp"}}})
+	commitProfile(t, st, "k", outbox.Change{Status: &status, Nick: &nick, VCard: &vcard.Fields{Title: &title, Org: &vcard.Org{Name: "Example Corp"}}})
 	drainAll(t, p, st)
 
 	if got, want := sets(w), []string{"http://jabber.org/protocol/nick", "vcard-temp", "urn:xmpp:vcard4"}; !reflect.DeepEqual(got, want) {
@@ -104,7 +104,7 @@ func TestProfileNoVCard4WhenServerConverts(t *testing.T) {
 	w := &fakeServer{converts: true}
 	p, st := setup(t, w, nil)
 	status := "At the beach"
-	commitProfile(t, st, "k", outbox.Profile{Status: &status})
+	commitProfile(t, st, "k", outbox.Change{Status: &status})
 	drainAll(t, p, st)
 	if got, want := sets(w), []string{"vcard-temp"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("sets %v, want %v", got, want)
@@ -120,7 +120,7 @@ func TestProfileVCard4OnConvertingEjabberd(t *testing.T) {
 	w := &fakeServer{converts: true, ejabberd: true}
 	p, st := setup(t, w, nil)
 	status := "At the beach"
-	commitProfile(t, st, "k", outbox.Profile{Status: &status})
+	commitProfile(t, st, "k", outbox.Change{Status: &status})
 	drainAll(t, p, st)
 	if got, want := sets(w), []string{"vcard-temp", "urn:xmpp:vcard4"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("sets %v, want %v", got, want)
@@ -139,7 +139,7 @@ func TestProfileVCard4FollowsConfiguredConversion(t *testing.T) {
 		w := &fakeServer{converts: !tc.vcard4} // what the server would say, if asked
 		p, st := setupWith(t, w, nil, Config{VCardConversion: tc.mode})
 		status := "hi"
-		commitProfile(t, st, "k", outbox.Profile{Status: &status})
+		commitProfile(t, st, "k", outbox.Change{Status: &status})
 		drainAll(t, p, st)
 		if got := w.vcard4 != ""; got != tc.vcard4 {
 			t.Errorf("vcard_conversion %s: vcard4 published %v, want %v", tc.mode, got, tc.vcard4)
@@ -164,7 +164,7 @@ func TestProfileVCard4KeepsVCard4OnlyFieldsWhenGranted(t *testing.T) {
 			"http://jabber.org/protocol/pubsub": tc.grant, "vcard-temp": "both"}}}
 		p, st := setup(t, w, nil)
 		status := "new"
-		commitProfile(t, st, "k", outbox.Profile{Status: &status})
+		commitProfile(t, st, "k", outbox.Change{Status: &status})
 		drainAll(t, p, st)
 		got := parseXCard(t, w.vcard4)
 		if !reflect.DeepEqual(got.Notes, []string{"new"}) || got.Gender != tc.gender {
@@ -178,9 +178,9 @@ func TestProfileMoodOnlyWhenEnabled(t *testing.T) {
 		w := &fakeServer{}
 		p, st := setupWith(t, w, nil, Config{StatusAsMood: enabled})
 		status, blank, nick := "At the beach", "  ", "Ally"
-		commitProfile(t, st, "a", outbox.Profile{Status: &status})
+		commitProfile(t, st, "a", outbox.Change{Status: &status})
 		// An empty status changes nothing, mood included.
-		commitProfile(t, st, "b", outbox.Profile{Status: &blank, Nick: &nick})
+		commitProfile(t, st, "b", outbox.Change{Status: &blank, Nick: &nick})
 		drainAll(t, p, st)
 		var moods []string
 		for _, iq := range w.iqs {
@@ -212,7 +212,7 @@ func TestProfileVCard4NotGranted(t *testing.T) {
 	w := &fakeServer{}
 	p, st := setup(t, w, nil)
 	status := "x"
-	commitProfile(t, st, "k", outbox.Profile{Status: &status})
+	commitProfile(t, st, "k", outbox.Change{Status: &status})
 	w.perms = component.Perms{Version: component.NSPrivilege, IQ: map[string]string{"vcard-temp": "both"}} // no pubsub at all
 	var results []Result
 	p.OnResult = func(r Result) { results = append(results, r) }

@@ -80,7 +80,7 @@ func TestVCard4MergeAndMoodOnProsody(t *testing.T) {
 	defer st.Close()
 	status := "At the beach"
 	if _, err := st.CommitUpdate(ctx, storage.Update{Source: "mm7", Key: "k", JID: owner.String(), Number: "+12025550143", Received: time.Now(),
-		Entries: []storage.Entry{outbox.ProfileEntry(owner.String(), outbox.Profile{Status: &status})}}); err != nil {
+		Entries: []storage.Entry{outbox.ChangeEntry(owner.String(), outbox.Change{Status: &status})}}); err != nil {
 		t.Fatal(err)
 	}
 	pub := publisher.New(st, comp, nil, publisher.Config{StatusAsMood: true}, log)

@@ -429,7 +429,7 @@ func (p *Publisher) publish(ctx context.Context, it storage.OutboxItem) error {
 	case storage.KindAvatar:
 		return p.publishAvatar(ctx, owner, it.Avatar)
 	case storage.KindProfile:
-		var prof outbox.Profile
+		var prof outbox.Change
 		if err := outbox.Decode(it, &prof); err != nil {
 			return &Permanent{fmt.Errorf("publisher: profile item %d: %w", it.ID, err)}
 		}

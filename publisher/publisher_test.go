@@ -202,7 +202,7 @@ func TestAvatarThenVCardPhoto(t *testing.T) {
 	status := "at the beach"
 	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "k", JID: "alice@example.org", Number: "+12025550143",
 		Avatar: a, Status: status, Received: time.Now(),
-		Entries: []storage.Entry{outbox.ProfileEntry("alice@example.org", outbox.Profile{Status: &status})}}); err != nil {
+		Entries: []storage.Entry{outbox.ChangeEntry("alice@example.org", outbox.Change{Status: &status})}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Drain(t.Context()); err != nil {
@@ -475,7 +475,7 @@ func setupGate(t *testing.T, g *gate, cfg Config) (*Publisher, storage.Store) {
 
 func enqueueStatus(t *testing.T, st storage.Store, account, status string) {
 	t.Helper()
-	if err := st.Enqueue(t.Context(), outbox.ProfileEntry(account, outbox.Profile{Status: &status})); err != nil {
+	if err := st.Enqueue(t.Context(), outbox.ChangeEntry(account, outbox.Change{Status: &status})); err != nil {
 		t.Fatal(err)
 	}
 }

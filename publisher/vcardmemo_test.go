@@ -30,7 +30,7 @@ func commitPhotoAndStatus(t *testing.T, st storage.Store, key, status string) {
 	t.Helper()
 	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: key, JID: "alice@example.org", Number: "+12025550143",
 		Avatar: storetest.MakeAvatar(key, 200), Status: status, Received: time.Now(),
-		Entries: []storage.Entry{outbox.ProfileEntry("alice@example.org", outbox.Profile{Status: &status})}}); err != nil {
+		Entries: []storage.Entry{outbox.ChangeEntry("alice@example.org", outbox.Change{Status: &status})}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -161,8 +161,9 @@ type UpdateRecord struct {
 	Reason string // why it failed, if it did
 }
 
-// Profile is the account's current published-or-pending profile.
-type Profile struct {
+// Current is what the account's last committed MMS left: its avatar,
+// status and nickname, whether or not published yet.
+type Current struct {
 	JID      string
 	AvatarID string
 	Status   string
@@ -288,8 +289,8 @@ type Updates interface {
 	CurrentAvatar(ctx context.Context, jid string) (Avatar, error)
 	// Rendition returns the rendition id with its Data, or ErrNotFound.
 	Rendition(ctx context.Context, id string) (Rendition, error)
-	// Profile returns jid's current profile, or ErrNotFound.
-	Profile(ctx context.Context, jid string) (Profile, error)
+	// Current returns what jid's last committed MMS left, or ErrNotFound.
+	Current(ctx context.Context, jid string) (Current, error)
 	// RecentUpdates returns jid's newest updates first.
 	RecentUpdates(ctx context.Context, jid string, limit int) ([]UpdateRecord, error)
 }

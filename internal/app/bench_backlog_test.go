@@ -129,7 +129,7 @@ func fillBacklog(b *testing.B, dsn string, accounts []string, n int) {
 	entries := make([]storage.Entry, 0, 500)
 	for i := range n {
 		status := fmt.Sprintf("status %d", i)
-		entries = append(entries, outbox.ProfileEntry(accounts[i%len(accounts)], outbox.Profile{Status: &status}))
+		entries = append(entries, outbox.ChangeEntry(accounts[i%len(accounts)], outbox.Change{Status: &status}))
 		if len(entries) == cap(entries) || i == n-1 {
 			if err := st.Enqueue(ctx, entries...); err != nil {
 				b.Fatal(err)

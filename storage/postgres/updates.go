@@ -214,13 +214,13 @@ func (s *Store) CurrentAvatar(ctx context.Context, jid string) (storage.Avatar, 
 }
 
 // Profile returns jid's current profile, or storage.ErrNotFound.
-func (s *Store) Profile(ctx context.Context, jid string) (storage.Profile, error) {
-	p := storage.Profile{JID: jid}
+func (s *Store) Current(ctx context.Context, jid string) (storage.Current, error) {
+	p := storage.Current{JID: jid}
 	var avatarID *string
 	err := s.pool.QueryRow(ctx, `SELECT avatar_id, status, nick, updated FROM profiles WHERE jid = $1`, jid).
 		Scan(&avatarID, &p.Status, &p.Nick, &p.Updated)
 	if err != nil {
-		return storage.Profile{}, fmt.Errorf("postgres: profile of %s: %w", jid, notFound(err))
+		return storage.Current{}, fmt.Errorf("postgres: profile of %s: %w", jid, notFound(err))
 	}
 	if avatarID != nil {
 		p.AvatarID = *avatarID

@@ -162,9 +162,9 @@ func (s *Store) CurrentAvatar(ctx context.Context, jid string) (storage.Avatar, 
 }
 
 // Profile returns jid's current profile, or storage.ErrNotFound.
-func (s *Store) Profile(ctx context.Context, jid string) (storage.Profile, error) {
+func (s *Store) Current(ctx context.Context, jid string) (storage.Current, error) {
 	var (
-		p        = storage.Profile{JID: jid}
+		p        = storage.Current{JID: jid}
 		avatarID sql.NullString
 		updated  string
 	)
@@ -175,7 +175,7 @@ func (s *Store) Profile(ctx context.Context, jid string) (storage.Profile, error
 		p.Updated, err = parseTime(updated)
 	}
 	if err != nil {
-		return storage.Profile{}, fmt.Errorf("sqlite: profile of %s: %w", jid, notFound(err))
+		return storage.Current{}, fmt.Errorf("sqlite: profile of %s: %w", jid, notFound(err))
 	}
 	return p, nil
 }

@@ -21,7 +21,7 @@ func Updates(t *testing.T, open Open) {
 		{"CommitWithoutAvatar", testCommitWithoutAvatar},
 		{"CommitRejectsBadAvatar", testCommitRejectsBadAvatar},
 		{"CurrentAvatar", testCurrentAvatar},
-		{"Profile", testProfile},
+		{"Current", testCurrent},
 		{"Duplicate", testDuplicate},
 		{"EntriesWithUpdate", testEntriesWithUpdate},
 		{"ExplicitAvatarEntry", testExplicitAvatarEntry},
@@ -125,9 +125,9 @@ func testCurrentAvatar(t *testing.T, s storage.Store) {
 	}
 }
 
-func testProfile(t *testing.T, s storage.Store) {
-	_, err := s.Profile(t.Context(), "alice@example.org")
-	mustErr(t, "Profile(none)", err, storage.ErrNotFound)
+func testCurrent(t *testing.T, s storage.Store) {
+	_, err := s.Current(t.Context(), "alice@example.org")
+	mustErr(t, "Current(none)", err, storage.ErrNotFound)
 
 	a := MakeAvatar("a", 100)
 	u := update("k1", "alice@example.org", a)
@@ -135,7 +135,7 @@ func testProfile(t *testing.T, s storage.Store) {
 	before := time.Now()
 	commit(t, s, u)
 	after := time.Now()
-	p, err := s.Profile(t.Context(), "alice@example.org")
+	p, err := s.Current(t.Context(), "alice@example.org")
 	ok(t, "Profile", err)
 	if p.JID != "alice@example.org" || p.AvatarID != a.ID || p.Status != "at the beach" || p.Nick != "Alice" {
 		t.Fatalf("Profile = %+v", p)
@@ -146,7 +146,7 @@ func testProfile(t *testing.T, s storage.Store) {
 	u = update("k2", "alice@example.org", nil)
 	u.Status, u.Nick = "back home", ""
 	commit(t, s, u)
-	p2, err := s.Profile(t.Context(), "alice@example.org")
+	p2, err := s.Current(t.Context(), "alice@example.org")
 	ok(t, "Profile", err)
 	if p2.AvatarID != a.ID || p2.Status != "back home" || p2.Nick != "Alice" {
 		t.Fatalf("Profile after a status-only update = %+v", p2)
@@ -158,13 +158,13 @@ func testProfile(t *testing.T, s storage.Store) {
 	u = update("k3", "alice@example.org", b)
 	u.Status, u.Nick = "", "Al"
 	commit(t, s, u)
-	p3, err := s.Profile(t.Context(), "alice@example.org")
+	p3, err := s.Current(t.Context(), "alice@example.org")
 	ok(t, "Profile", err)
 	if p3.AvatarID != b.ID || p3.Status != "back home" || p3.Nick != "Al" {
 		t.Fatalf("Profile after a picture and nick = %+v", p3)
 	}
-	_, err = s.Profile(t.Context(), "bob@example.org")
-	mustErr(t, "Profile(bob)", err, storage.ErrNotFound)
+	_, err = s.Current(t.Context(), "bob@example.org")
+	mustErr(t, "Current(bob)", err, storage.ErrNotFound)
 }
 
 func testDuplicate(t *testing.T, s storage.Store) {
@@ -172,7 +172,7 @@ func testDuplicate(t *testing.T, s storage.Store) {
 	u := update("k1", "alice@example.org", a)
 	u.Nick = "Alice"
 	first := commit(t, s, u)
-	prof, err := s.Profile(t.Context(), "alice@example.org")
+	prof, err := s.Current(t.Context(), "alice@example.org")
 	ok(t, "Profile", err)
 
 	// A redelivery, even one that differs, changes nothing: no profile
@@ -196,7 +196,7 @@ func testDuplicate(t *testing.T, s storage.Store) {
 	cur, err := s.CurrentAvatar(t.Context(), "alice@example.org")
 	ok(t, "CurrentAvatar", err)
 	sameAvatar(t, "CurrentAvatar after duplicate", &cur, a)
-	if p, err := s.Profile(t.Context(), "alice@example.org"); err != nil || p != prof {
+	if p, err := s.Current(t.Context(), "alice@example.org"); err != nil || p != prof {
 		t.Fatalf("Profile after duplicate = %+v, %v; want %+v", p, err, prof)
 	}
 	if recs, err := s.RecentUpdates(t.Context(), "alice@example.org", 10); err != nil || len(recs) != 1 {
