@@ -153,9 +153,9 @@ func (p *Publisher) readVCardAsComponent(ctx context.Context, owner jid.JID) ([]
 	switch {
 	case err == nil:
 		return vcardElement(raw), nil
-	case errors.As(err, &iqErr) && iqErr.Condition == "item-not-found":
+	case errors.As(err, &iqErr) && iqErr.Stanza.Condition == "item-not-found":
 		return nil, nil // no vCard yet
-	case errors.As(err, &iqErr) && (iqErr.Permanent() || iqErr.Condition == "service-unavailable"):
+	case errors.As(err, &iqErr) && (iqErr.Permanent() || iqErr.Stanza.Condition == "service-unavailable"):
 		// ejabberd answers service-unavailable for an account that does
 		// not exist; a write would then be confirmed never.
 		return nil, &Permanent{fmt.Errorf("publisher: read vcard of %s as the component: %w (does the account exist, is mod_vcard enabled?)", owner, err)}

@@ -171,7 +171,7 @@ func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Field
 		var err error
 		raw, err = p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
 		var iqErr *component.IQError
-		if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
+		if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Stanza.Condition == "item-not-found" {
 			raw, err = nil, nil // no vCard yet
 		}
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
@@ -89,7 +90,7 @@ func (f *fakeServer) IQ(_ context.Context, to jid.JID, typ string, payload []byt
 		return nil, f.fail
 	}
 	if typ != "get" || !strings.Contains(string(payload), "vcard-temp") {
-		return nil, &component.IQError{Owner: to.String(), Type: "cancel", Condition: "service-unavailable"}
+		return nil, &component.IQError{Owner: to.String(), Stanza: stanza.Error{Type: "cancel", Condition: "service-unavailable"}}
 	}
 	f.componentGets++
 	if f.vcard == "" {
@@ -123,7 +124,7 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 	switch {
 	case typ == "get" && strings.Contains(p, "urn:xmpp:vcard4"):
 		if f.vcard4 == "" {
-			return nil, &component.IQError{Inner: true, Type: "cancel", Condition: "item-not-found"}
+			return nil, &component.IQError{Inner: true, Stanza: stanza.Error{Type: "cancel", Condition: "item-not-found"}}
 		}
 		return []byte(`<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:vcard4'><item id='current'>` + f.vcard4 + `</item></items></pubsub>`), nil
 	case typ == "set" && pepNode(p) == "urn:xmpp:vcard4":
@@ -135,7 +136,7 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 		return []byte(`<query xmlns='http://jabber.org/protocol/disco#info'/>`), nil
 	case typ == "get" && strings.Contains(p, "vcard-temp"):
 		if f.vcard == "" {
-			return nil, &component.IQError{Inner: true, Type: "cancel", Condition: "item-not-found"}
+			return nil, &component.IQError{Inner: true, Stanza: stanza.Error{Type: "cancel", Condition: "item-not-found"}}
 		}
 		return []byte(f.vcard), nil
 	case typ == "set" && strings.HasPrefix(p, "<vCard"):
@@ -279,7 +280,7 @@ func TestNotConnectedCostsNoAttempt(t *testing.T) {
 }
 
 func TestPermanentErrorsFailAtOnce(t *testing.T) {
-	w := &fakeServer{fail: &component.IQError{Type: "auth", Condition: "forbidden", Text: "not a local user"}}
+	w := &fakeServer{fail: &component.IQError{Stanza: stanza.Error{Type: "auth", Condition: "forbidden", Text: map[string]string{"": "not a local user"}}}}
 	p, st := setup(t, w, nil)
 	if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: "k", JID: "gone@example.org", Number: "+1",
 		Avatar: storetest.MakeAvatar("a", 10), Received: time.Now()}); err != nil {

@@ -8,6 +8,8 @@ import (
 	"mmsprofile/outbox"
 	"mmsprofile/xmpp/component"
 	"mmsprofile/xmpp/pep"
+
+	"mellium.im/xmpp/stanza"
 )
 
 // Contacts marked for the roster: added where the host grants roster set
@@ -32,7 +34,7 @@ func TestRosterAddOrSuggestion(t *testing.T) {
 		{name: "granted", perms: granted, marked: true, added: true, roster: 2, message: "added"},
 		{name: "not marked", perms: granted, roster: 0, message: "suggested"},
 		{name: "only get granted", perms: getOnly, marked: true, roster: 0, message: "suggested"},
-		{name: "refused", perms: granted, fail: &component.IQError{Type: "auth", Condition: "forbidden"}, marked: true, roster: 1, message: "suggested"},
+		{name: "refused", perms: granted, fail: &component.IQError{Stanza: stanza.Error{Type: "auth", Condition: "forbidden"}}, marked: true, roster: 1, message: "suggested"},
 		{name: "dropped", perms: granted, fail: errors.New("component: iq to alice@example.org: context deadline exceeded"), marked: true, roster: 1, message: "suggested"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

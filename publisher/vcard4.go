@@ -58,7 +58,7 @@ func (p *Publisher) currentVCard4(ctx context.Context, owner jid.JID) (vcard.VCa
 		return vcard.VCard4{}, nil
 	}
 	var iqErr *component.IQError
-	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Condition == "item-not-found" {
+	if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Stanza.Condition == "item-not-found" {
 		return vcard.VCard4{}, nil // no node yet: the publish creates it
 	}
 	if err != nil {

@@ -3,8 +3,11 @@ package component
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"mellium.im/xmpp/stanza"
 )
 
 // The answers the servers send to a privileged vCard get, as captured on
@@ -54,8 +57,8 @@ func TestAnswerPayload(t *testing.T) {
 				if !errors.As(err, &iqErr) {
 					t.Fatalf("err = %v, want an IQError", err)
 				}
-				if iqErr.Inner != tc.inner || iqErr.Condition != tc.condition {
-					t.Fatalf("IQError inner=%v condition=%q, want inner=%v condition=%q", iqErr.Inner, iqErr.Condition, tc.inner, tc.condition)
+				if iqErr.Inner != tc.inner || string(iqErr.Stanza.Condition) != tc.condition {
+					t.Fatalf("IQError inner=%v condition=%q, want inner=%v condition=%q", iqErr.Inner, iqErr.Stanza.Condition, tc.inner, tc.condition)
 				}
 			case err != nil:
 				t.Fatalf("err = %v, want none", err)
@@ -63,5 +66,25 @@ func TestAnswerPayload(t *testing.T) {
 				t.Fatalf("payload %q lacks %q", out, tc.payload)
 			}
 		})
+	}
+}
+
+// The server's error reads as mellium's stanza.Error through an IQError
+// and any wrapping, so callers need no type of ours to ask for a condition.
+func TestIQErrorIsStanzaError(t *testing.T) {
+	err := fmt.Errorf("publisher: read vcard: %w", &IQError{Owner: "alice@localhost", Inner: true,
+		Stanza: stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound, Text: map[string]string{"": "no vCard"}}})
+	if !errors.Is(err, stanza.Error{Condition: stanza.ItemNotFound}) {
+		t.Errorf("errors.Is(%v, item-not-found) = false", err)
+	}
+	if errors.Is(err, stanza.Error{Condition: stanza.Forbidden}) {
+		t.Errorf("errors.Is(%v, forbidden) = true", err)
+	}
+	var se stanza.Error
+	if !errors.As(err, &se) || se.Type != stanza.Cancel {
+		t.Errorf("errors.As: %+v", se)
+	}
+	if want := "component: wrapped iq for alice@localhost: cancel/item-not-found: no vCard"; err.Error() != "publisher: read vcard: "+want {
+		t.Errorf("Error() = %q", err.Error())
 	}
 }

@@ -15,12 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"mmsprofile/internal/backoff"
+
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	xcomponent "mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
-	"mmsprofile/internal/backoff"
 )
 
 // Errors a caller of PrivilegedIQ tests with errors.Is.
@@ -354,16 +355,31 @@ func (c *Component) handleIQ(t xmlstream.TokenReadEncoder, el *element) error {
 }
 
 // IQError is a stanza error from the user's server, either on the
-// privileged IQ itself or on the IQ it carried.
+// privileged IQ itself or on the IQ it carried: the server's error as
+// mellium's stanza.Error (the one stanza-error type of the project, which
+// the handlers answer with too), and where it came from.
 type IQError struct {
-	Owner string
-	Inner bool // the wrapped IQ failed, not the privilege
+	Stanza stanza.Error
+	Owner  string
+	Inner  bool // the wrapped IQ failed, not the privilege
 	// Own: an answer to one of the component's own IQs (IQ, RosterSet),
 	// which involve no privilege wrapping.
-	Own       bool
-	Type      string
-	Condition string
-	Text      string
+	Own bool
+}
+
+// Unwrap gives the server's stanza error, so errors.Is and errors.As see
+// it through an IQError.
+func (e *IQError) Unwrap() error { return e.Stanza }
+
+// Reason is the server's human-readable text, if it sent one.
+func (e *IQError) Reason() string {
+	if t := e.Stanza.Text[""]; t != "" {
+		return t
+	}
+	for _, t := range e.Stanza.Text {
+		return t
+	}
+	return ""
 }
 
 func (e *IQError) Error() string {
@@ -374,9 +390,9 @@ func (e *IQError) Error() string {
 	case e.Own:
 		where = "iq"
 	}
-	s := fmt.Sprintf("component: %s for %s: %s/%s", where, e.Owner, e.Type, e.Condition)
-	if e.Text != "" {
-		s += ": " + e.Text
+	s := fmt.Sprintf("component: %s for %s: %s/%s", where, e.Owner, e.Stanza.Type, e.Stanza.Condition)
+	if t := e.Reason(); t != "" {
+		s += ": " + t
 	}
 	return s
 }
@@ -384,17 +400,18 @@ func (e *IQError) Error() string {
 // Permanent reports whether the server refused for a reason time will not
 // change: the account does not exist, or the write is not allowed.
 func (e *IQError) Permanent() bool {
-	switch e.Condition {
-	case "forbidden", "not-allowed", "item-not-found", "registration-required", "not-authorized":
-		return !e.Inner || e.Condition != "item-not-found"
+	switch e.Stanza.Condition {
+	case stanza.Forbidden, stanza.NotAllowed, stanza.ItemNotFound, stanza.RegistrationRequired, stanza.NotAuthorized:
+		return !e.Inner || e.Stanza.Condition != stanza.ItemNotFound
 	}
 	return false
 }
 
 // Temporary reports whether trying again later may succeed.
 func (e *IQError) Temporary() bool {
-	return e.Type == "wait" || e.Condition == "resource-constraint" ||
-		e.Condition == "internal-server-error" || e.Condition == "remote-server-timeout"
+	c := e.Stanza.Condition
+	return e.Stanza.Type == stanza.Wait || c == stanza.ResourceConstraint ||
+		c == stanza.InternalServerError || c == stanza.RemoteServerTimeout
 }
 
 // PrivilegedIQ sends payload (one XML element) as an IQ of type typ ("get"
@@ -547,20 +564,26 @@ func findForwardedIQ(answer *element) *element {
 }
 
 func stanzaError(owner string, inner bool, iq *element) *IQError {
-	e := &IQError{Owner: owner, Inner: inner, Type: "cancel", Condition: "undefined-condition"}
+	e := &IQError{Owner: owner, Inner: inner, Stanza: stanza.Error{Type: stanza.Cancel, Condition: stanza.UndefinedCondition}}
 	se := iq.child("", "error")
 	if se == nil {
 		return e
 	}
 	if t := se.attr("type"); t != "" {
-		e.Type = t
+		e.Stanza.Type = stanza.ErrorType(t)
 	}
+	// Read leniently, as servers send it (a condition in any namespace,
+	// text with or without xml:lang): stanza.UnmarshalError would drop a
+	// condition outside the stanzas namespace.
 	for _, c := range se.Children {
 		switch c.XMLName.Local {
 		case "text":
-			e.Text = strings.TrimSpace(c.Text)
+			if e.Stanza.Text == nil {
+				e.Stanza.Text = map[string]string{}
+			}
+			e.Stanza.Text[c.attr("lang")] = strings.TrimSpace(c.Text)
 		default:
-			e.Condition = c.XMLName.Local
+			e.Stanza.Condition = stanza.Condition(c.XMLName.Local)
 		}
 	}
 	return e

@@ -119,7 +119,7 @@ func TestPrivilegedPublishOnProsody(t *testing.T) {
 	// answer says "result".
 	_, err = c.PrivilegedIQ(ctx, alice, "get", []byte(`<vCard xmlns='vcard-temp'/>`))
 	var inner *component.IQError
-	if !errors.As(err, &inner) || !inner.Inner || inner.Condition != "item-not-found" {
+	if !errors.As(err, &inner) || !inner.Inner || inner.Stanza.Condition != "item-not-found" {
 		t.Fatalf("vcard get before any vcard: %v, want inner item-not-found", err)
 	}
 	// A privileged get returns the inner answer's payload.
