@@ -65,14 +65,7 @@ func TestQueuedProfilesMergeIntoOneWrite(t *testing.T) {
 func TestMergeStopsAtAnUnreadableItem(t *testing.T) {
 	w := &fakeServer{}
 	p, st := setup(t, w, nil)
-	enqueueStatus(t, st, "alice@example.org", "one")
-	if err := st.Enqueue(t.Context(), storage.Entry{JID: "alice@example.org", Kind: storage.KindProfile, Payload: []byte("not json")}); err != nil {
-		t.Fatal(err)
-	}
-	enqueueStatus(t, st, "alice@example.org", "two")
-	if _, err := p.Drain(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	drainAroundUnreadable(t, p, st)
 	if n := vcardSets(w.iqs); n != 2 {
 		t.Fatalf("%d vCard writes, want 2 (one before the unreadable item, one after)", n)
 	}
@@ -81,5 +74,19 @@ func TestMergeStopsAtAnUnreadableItem(t *testing.T) {
 	}
 	if s, _ := st.OutboxStats(t.Context()); s.Pending != 0 || s.Failed != 1 {
 		t.Fatalf("outbox %+v, want the unreadable item failed and the rest done", s)
+	}
+}
+
+// drainAroundUnreadable queues alice's status "one", a profile item that
+// cannot be read and status "two", and drains them in one pass.
+func drainAroundUnreadable(t *testing.T, p *Publisher, st storage.Store) {
+	t.Helper()
+	enqueueStatus(t, st, "alice@example.org", "one")
+	if err := st.Enqueue(t.Context(), storage.Entry{JID: "alice@example.org", Kind: storage.KindProfile, Payload: []byte("not json")}); err != nil {
+		t.Fatal(err)
+	}
+	enqueueStatus(t, st, "alice@example.org", "two")
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }

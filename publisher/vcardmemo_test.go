@@ -89,14 +89,7 @@ func TestVCardMemoWindow(t *testing.T) {
 func TestVCardMemoNotWhereServerConverts(t *testing.T) {
 	w := &fakeServer{converts: true}
 	p, st := setup(t, w, nil)
-	enqueueStatus(t, st, "alice@example.org", "one")
-	if err := st.Enqueue(t.Context(), storage.Entry{JID: "alice@example.org", Kind: storage.KindProfile, Payload: []byte("not json")}); err != nil {
-		t.Fatal(err)
-	}
-	enqueueStatus(t, st, "alice@example.org", "two")
-	if _, err := p.Drain(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	drainAroundUnreadable(t, p, st)
 	if n := vcardGets(w.iqs); n != 2 {
 		t.Fatalf("%d vCard reads, want 2", n)
 	}
