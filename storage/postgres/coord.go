@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"mmsprofile/storage"
 )
 
 // lease is leadership held: a session advisory lock on a connection of its
@@ -129,23 +131,11 @@ func (s *Store) watch(l *lease) {
 // Commits made through this Store signal at once, in process, without
 // waiting for their NOTIFY to come back from the server.
 func (s *Store) Wake(ctx context.Context) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-	s.mu.Lock()
-	s.wakers[ch] = struct{}{}
-	s.mu.Unlock()
+	ch := s.wakers.Add()
+	signal := func() { storage.Signal(ch) }
 	go func() {
-		defer func() {
-			s.mu.Lock()
-			delete(s.wakers, ch)
-			s.mu.Unlock()
-			close(ch) // no send can follow: wake holds mu and found it gone
-		}()
+		// After the loop: listen, the only other sender, has returned.
+		defer s.wakers.Remove(ch)
 		for backoff := 100 * time.Millisecond; ctx.Err() == nil; backoff = min(2*backoff, 5*time.Second) {
 			if s.listen(ctx, signal) {
 				backoff = 100 * time.Millisecond // it had worked: retry soon
@@ -176,19 +166,5 @@ func (s *Store) listen(ctx context.Context, signal func()) bool {
 			return true
 		}
 		signal()
-	}
-}
-
-// wake tells this process's subscribers of a commit of outbox entries,
-// without waiting for any: a buffered signal already pending says the
-// same.
-func (s *Store) wake() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ch := range s.wakers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
 	}
 }

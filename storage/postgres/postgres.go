@@ -95,8 +95,8 @@ type Store struct {
 	connConfig *pgx.ConnConfig
 
 	mu     sync.Mutex
-	leases map[*lease]struct{}        // released by Close
-	wakers map[chan struct{}]struct{} // Wake's subscribers in this process
+	leases map[*lease]struct{} // released by Close
+	wakers storage.Wakers      // Wake's subscribers in this process
 	closed bool
 }
 
@@ -133,7 +133,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, opts: opts, connConfig: dedicated, leases: map[*lease]struct{}{}, wakers: map[chan struct{}]struct{}{}}
+	s := &Store{pool: pool, opts: opts, connConfig: dedicated, leases: map[*lease]struct{}{}}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -87,7 +87,7 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 		return 0, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
 	}
 	if len(entries) > 0 {
-		s.wake()
+		s.wakers.Wake()
 	}
 	return id, nil
 }
@@ -149,7 +149,7 @@ func (s *Store) Enqueue(ctx context.Context, entries ...storage.Entry) error {
 	if err != nil {
 		return fmt.Errorf("postgres: enqueue %d entries: %w", len(entries), err)
 	}
-	s.wake()
+	s.wakers.Wake()
 	return nil
 }
 

@@ -29,28 +29,7 @@ func (s *Store) Lead(ctx context.Context) (<-chan struct{}, func(), error) {
 // Wake subscribes to commits of outbox entries made through this Store. A
 // second process on the file (the CLI) is not heard: polling covers it.
 func (s *Store) Wake(ctx context.Context) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.wakers[ch] = struct{}{}
-	s.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		delete(s.wakers, ch)
-		s.mu.Unlock()
-		close(ch) // no send can follow: wake holds mu and found it gone
-	})
+	ch := s.wakers.Add()
+	context.AfterFunc(ctx, func() { s.wakers.Remove(ch) })
 	return ch
-}
-
-// wake tells every subscriber, without waiting for any: a buffered
-// signal already pending says the same.
-func (s *Store) wake() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ch := range s.wakers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
 }

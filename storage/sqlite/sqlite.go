@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -31,8 +30,7 @@ type Store struct {
 	// lead is a one-slot semaphore: the leader of this process holds it.
 	lead chan struct{}
 
-	mu     sync.Mutex
-	wakers map[chan struct{}]struct{} // subscribers of Wake
+	wakers storage.Wakers // subscribers of Wake
 }
 
 var (
@@ -67,7 +65,7 @@ func open(ctx context.Context, path string, migrations fs.FS) (*Store, error) {
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(FULL)"
 	writeParams := params + "&_txlock=immediate"
-	s := &Store{lead: make(chan struct{}, 1), wakers: map[chan struct{}]struct{}{}}
+	s := &Store{lead: make(chan struct{}, 1)}
 	var err error
 	if path == ":memory:" {
 		// Each connection to ":memory:" is a database of its own, so

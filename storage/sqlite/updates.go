@@ -78,7 +78,7 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 		}
 		return id, fmt.Errorf("sqlite: commit update %s/%s: %w", u.Source, u.Key, err)
 	}
-	s.wake()
+	s.wakers.Wake()
 	return id, nil
 }
 
@@ -107,7 +107,7 @@ func (s *Store) Enqueue(ctx context.Context, entries ...storage.Entry) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: enqueue %d entries: %w", len(entries), err)
 	}
-	s.wake()
+	s.wakers.Wake()
 	return nil
 }
 
