@@ -184,7 +184,7 @@ func setup(t *testing.T, w *fakeServer, repliers map[string]Replier) (*Publisher
 }
 
 // setupWith is setup with cfg's fields that are set (the ejabberd API).
-func setupWith(t *testing.T, w *fakeServer, repliers map[string]Replier, cfg Config) (*Publisher, storage.Store) {
+func setupWith(t *testing.T, w Writer, repliers map[string]Replier, cfg Config) (*Publisher, storage.Store) {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), ":memory:")
 	if err != nil {
@@ -463,17 +463,6 @@ func (g *gate) SendMessage(ctx context.Context, to jid.JID, body string, extra .
 	return g.fakeServer.SendMessage(ctx, to, body, extra...)
 }
 
-func setupGate(t *testing.T, g *gate, cfg Config) (*Publisher, storage.Store) {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg.RetryMin, cfg.RetryMax, cfg.MaxAttempts = time.Second, time.Minute, 3
-	return New(st, g, nil, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), st
-}
-
 func enqueueStatus(t *testing.T, st storage.Store, account, status string) {
 	t.Helper()
 	if err := st.Enqueue(t.Context(), outbox.ChangeEntry(account, outbox.Change{Status: &status})); err != nil {
@@ -509,7 +498,7 @@ func TestAccountsPublishConcurrently(t *testing.T) {
 			return fmt.Errorf("%s: the other account's IQ never came while this one waited", owner)
 		}
 	}
-	p, st := setupGate(t, g, Config{Concurrency: 4})
+	p, st := setupWith(t, g, nil, Config{Concurrency: 4})
 	enqueueStatus(t, st, "alice@example.org", "one")
 	enqueueStatus(t, st, "bob@example.org", "two")
 	var results []Result
@@ -562,7 +551,7 @@ func TestOneAccountsItemsStayInOrder(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	p, st := setupGate(t, g, Config{Concurrency: 16, Batch: 50})
+	p, st := setupWith(t, g, nil, Config{Concurrency: 16, Batch: 50})
 	var entries []storage.Entry
 	for i := range per {
 		for _, a := range accounts {
@@ -623,7 +612,7 @@ func TestNotConnectedMidPassLeavesTheRestDue(t *testing.T) {
 		<-held // alice's first IQ is in flight
 		return component.ErrNotConnected
 	}
-	p, st := setupGate(t, g, Config{Concurrency: 4})
+	p, st := setupWith(t, g, nil, Config{Concurrency: 4})
 	if err := st.Enqueue(t.Context(),
 		outbox.MessageEntry("alice@example.org", "first"),
 		outbox.MessageEntry("bob@example.org", "hi"),
@@ -677,7 +666,7 @@ func TestStopWaitsForItemsInFlight(t *testing.T) {
 		<-release
 		return nil
 	}
-	p, st := setupGate(t, g, Config{Concurrency: 4, Poll: time.Hour})
+	p, st := setupWith(t, g, nil, Config{Concurrency: 4, Poll: time.Hour})
 	if err := st.Enqueue(t.Context(),
 		outbox.MessageEntry("alice@example.org", "hi"),
 		outbox.MessageEntry("bob@example.org", "hi")); err != nil {

@@ -29,26 +29,14 @@ func BenchmarkOutageDrain(b *testing.B) {
 	e := newEnv(b, envOptions{accounts: accounts, postgres: driver == "postgres", logLevel: "info"})
 	n := e.startNode("a")
 	n.WaitConnected(true)
-	photos := make([][]byte, 8)
-	for i := range photos {
-		photos[i] = mm7sample.Photo(640, 480, uint64(500+i))
-	}
-	var seq atomic.Int64
+	next := e.mixedLoad("outage", 640, 480, 500)
 	var backlog, accepted, refused int
 	var drainTime, cutTime time.Duration
 	for b.Loop() {
 		e.gate.Cut()
 		n.WaitConnected(false)
 		began := time.Now()
-		a, r := postPaced(n, outage, rate, func() mm7sample.Deliver {
-			i := seq.Add(1)
-			acc := e.accounts[int(i)%len(e.accounts)]
-			d := mm7sample.Deliver{TransactionID: fmt.Sprintf("outage-%d", i), Sender: acc.Number, Text: fmt.Sprintf("status %d", i)}
-			if i%4 == 0 {
-				d.Image = photos[int(i/4)%len(photos)]
-			}
-			return d
-		})
+		a, r := postPaced(n, outage, rate, next)
 		accepted, refused = accepted+a, refused+r
 		cutTime += time.Since(began)
 		ctx := context.Background()
@@ -68,6 +56,26 @@ func BenchmarkOutageDrain(b *testing.B) {
 	}
 	b.Logf("outage %v at %d/s from %d phones: %d accepted, backlog %d rows per outage, drained in %.1f s",
 		outage, rate, accounts, accepted, backlog/b.N, drainTime.Seconds()/float64(b.N))
+}
+
+// mixedLoad returns the deliveries the benchmarks post, one per call:
+// round robin over e's accounts, each with a status line, one in four also
+// with one of eight w×h photos.
+func (e *env) mixedLoad(prefix string, w, h int, seed uint64) func() mm7sample.Deliver {
+	photos := make([][]byte, 8)
+	for i := range photos {
+		photos[i] = mm7sample.Photo(w, h, seed+uint64(i))
+	}
+	var seq atomic.Int64
+	return func() mm7sample.Deliver {
+		i := seq.Add(1)
+		acc := e.accounts[int(i)%len(e.accounts)]
+		d := mm7sample.Deliver{TransactionID: fmt.Sprintf("%s-%d", prefix, i), Sender: acc.Number, Text: fmt.Sprintf("status %d", i)}
+		if i%4 == 0 {
+			d.Image = photos[int(i/4)%len(photos)]
+		}
+		return d
+	}
 }
 
 // postPaced posts next() at rate per second for d, with as many in flight

@@ -7,11 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"mmsprofile/internal/testkit/mm7sample"
 )
 
 // BenchmarkSoak runs the real binary under a steady load for SOAK
@@ -29,20 +26,7 @@ func BenchmarkSoak(b *testing.B) {
 	e := newEnv(b, envOptions{accounts: accounts, logLevel: "info"})
 	n := e.startNode("a")
 	n.WaitConnected(true)
-	photos := make([][]byte, 8)
-	for i := range photos {
-		photos[i] = mm7sample.Photo(1280, 960, uint64(700+i))
-	}
-	var seq atomic.Int64
-	next := func() mm7sample.Deliver {
-		i := seq.Add(1)
-		acc := e.accounts[int(i)%len(e.accounts)]
-		d := mm7sample.Deliver{TransactionID: fmt.Sprintf("soak-%d", i), Sender: acc.Number, Text: fmt.Sprintf("status %d", i)}
-		if i%4 == 0 {
-			d.Image = photos[int(i/4)%len(photos)]
-		}
-		return d
-	}
+	next := e.mixedLoad("soak", 1280, 960, 700)
 	for b.Loop() {
 		var samples []float64
 		var mu sync.Mutex
