@@ -15,8 +15,9 @@ import (
 // our last write, and nothing tells us of a client's write in between
 // (vcard-temp has no notifications, and we see no presence hashes). So
 // the memo is bounded twice: it lives only while one drainGroup runs an
-// account's queued items back to back (a backlog, or an MMS with picture
-// and text), and an entry older than this window is read again. A user's
+// account's queued items back to back (an MMS's picture, then its text;
+// queued text items are one write already, see mergedProfile), and an
+// entry older than this window is read again. A user's
 // edit lost to it must land within a second of our own write to their
 // vCard, a window of the same kind as the one every merge has.
 const vcardMemoWindow = time.Second
