@@ -99,7 +99,7 @@ func text(s string) mmsbridge.Part { return mmsbridge.Part{ContentType: "text/pl
 // wall clock, not the fixture's, so "due" is asked far ahead of both.
 func (f *fixture) pending(t *testing.T) []storage.OutboxItem {
 	t.Helper()
-	items, err := f.store.DueOutbox(t.Context(), time.Now().Add(24*time.Hour), 1000)
+	items, err := f.store.DueOutbox(t.Context(), time.Now().Add(24*time.Hour), storage.Due(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -262,7 +262,7 @@ func TestEjabberdAPIUnconfirmedWriteRetries(t *testing.T) {
 	if _, err := p.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	items, err := st.DueOutbox(t.Context(), time.Now().Add(time.Hour), 10)
+	items, err := st.DueOutbox(t.Context(), time.Now().Add(time.Hour), storage.Due(10))
 	if err != nil || len(items) != 2 {
 		t.Fatalf("items %+v, %v", items, err)
 	}
@@ -302,7 +302,7 @@ func TestEjabberdAPIErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		failed, _ := st.FailedOutbox(t.Context(), 10)
-		due, _ := st.DueOutbox(t.Context(), time.Now().Add(time.Hour), 10)
+		due, _ := st.DueOutbox(t.Context(), time.Now().Add(time.Hour), storage.Due(10))
 		got := append(failed, due...)
 		if tc.permanent && len(failed) != 2 || !tc.permanent && len(due) != 2 {
 			t.Errorf("%d: failed %d, due %d; permanent %v", tc.status, len(failed), len(due), tc.permanent)
@@ -348,7 +348,7 @@ func TestDisconnectedCostsNoAttemptOnEitherBackend(t *testing.T) {
 	if _, err := p.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	items, _ := st.DueOutbox(t.Context(), time.Now(), 10)
+	items, _ := st.DueOutbox(t.Context(), time.Now(), storage.Due(10))
 	if len(items) != 2 || items[0].Attempts != 0 || items[1].Attempts != 0 {
 		t.Fatalf("items %+v", items)
 	}

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -88,5 +89,53 @@ func drainAroundUnreadable(t *testing.T, p *Publisher, st storage.Store) {
 	enqueueStatus(t, st, "alice@example.org", "two")
 	if _, err := p.Drain(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A backlog spread over accounts, queued interleaved, is read account by
+// account: a pass holds up to Batch/16 items of each account, so each of
+// its accounts gets one vCard write for its share, and Drain says more is
+// waiting until the last share.
+func TestBacklogPassTakesEachAccountsShare(t *testing.T) {
+	w := &fakeServer{vcard: `<vCard xmlns='vcard-temp'/>`}
+	p, st := setupWith(t, w, nil, Config{Concurrency: 4, Batch: 32}) // 2 per account
+	accounts := []string{"alice@example.org", "bob@example.org", "carol@example.org"}
+	const per = 10
+	for i := range per {
+		for _, a := range accounts {
+			status := fmt.Sprintf("%s %d", a, i)
+			if err := st.Enqueue(t.Context(), outbox.ChangeEntry(a, outbox.Change{Status: &status})); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var results int
+	p.OnResult = func(r Result) {
+		if r.Err != nil || !r.Final {
+			t.Errorf("item %d: %+v", r.Item.ID, r)
+		}
+		results++
+	}
+	passes := 0
+	for more := true; more; passes++ {
+		var err error
+		if more, err = p.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if passes == 0 && results != 2*len(accounts) {
+			t.Fatalf("first pass published %d items, want 2 of each account's", results)
+		}
+	}
+	if results != per*len(accounts) {
+		t.Fatalf("%d results, want %d", results, per*len(accounts))
+	}
+	if want := per / 2; passes < want || passes > want+1 {
+		t.Errorf("%d passes, want %d (+1 finding nothing)", passes, want)
+	}
+	if n, want := vcardSets(w.iqs), per/2*len(accounts); n != want {
+		t.Errorf("%d vCard writes, want %d: one per account and pass", n, want)
+	}
+	if s, _ := st.OutboxStats(t.Context()); s.Pending != 0 || s.Failed != 0 {
+		t.Fatalf("outbox %+v, want every item done", s)
 	}
 }

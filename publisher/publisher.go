@@ -74,7 +74,12 @@ type Config struct {
 	// feels, and the operator should choose to make it.
 	StatusAsMood bool
 	Poll         time.Duration
-	// Batch is how many due items one pass reads (default 256).
+	// Batch is how many due items one pass reads (default 1024): up to
+	// Batch/16 of one account's, for the accounts of the oldest Batch/4.
+	// A backlog's pass then holds many items of each account it serves,
+	// which go out as one write where they can (see mergedProfile), while
+	// the accounts, so the avatars in memory (an account has one pending
+	// at most), stay as many as a pass of 256 always held.
 	Batch int
 	// Concurrency is how many accounts one pass publishes to at once
 	// (default 16); one account's items always go one after the other, in
@@ -151,7 +156,7 @@ type Publisher struct {
 // its way back to phones; a transport without one fails its replies.
 func New(out storage.Outbox, w Writer, repliers map[string]Replier, cfg Config, log *slog.Logger) *Publisher {
 	if cfg.Batch <= 0 {
-		cfg.Batch = 256
+		cfg.Batch = 1024
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 16
@@ -224,8 +229,8 @@ func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 	}
 }
 
-// Drain makes one pass over the due items. more is true when a full batch
-// was handled and more may be waiting.
+// Drain makes one pass over the due items. more is true when a full batch,
+// or an account's full share of one, was handled and more may be waiting.
 //
 // The batch is split by account: each account's items go out in order,
 // one after the other, by one goroutine, and up to Config.Concurrency
@@ -235,11 +240,15 @@ func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 // every item it started is finished and marked.
 func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 	reading := trace.StartRegion(ctx, "publisher.due")
-	items, err := p.out.DueOutbox(ctx, p.now(), p.cfg.Batch)
+	lim := storage.DueLimits{Items: p.cfg.Batch, Accounts: max(1, p.cfg.Batch/4), PerAccount: max(1, p.cfg.Batch/16)}
+	items, err := p.out.DueOutbox(ctx, p.now(), lim)
 	reading.End()
 	if err != nil {
 		return false, fmt.Errorf("publisher: read outbox: %w", err)
 	}
+	// Fewer items than lim.Accounts, none of them an account's full
+	// share, is everything due.
+	more = len(items) >= lim.Accounts || fullShare(items, lim.PerAccount)
 	// Storage already keeps only the newest avatar per account pending;
 	// items go out oldest first, so one account's changes keep their order,
 	// except that an account's avatar goes before its profile items.
@@ -269,7 +278,19 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 		// next session.
 		return false, nil
 	}
-	return len(items) == p.cfg.Batch, nil
+	return more, nil
+}
+
+// fullShare reports whether an account has perAccount items in the batch,
+// so may have more waiting.
+func fullShare(items []storage.OutboxItem, perAccount int) bool {
+	n := map[string]int{}
+	for _, it := range items {
+		if n[it.JID]++; n[it.JID] == perAccount {
+			return true
+		}
+	}
+	return false
 }
 
 // groupByAccount splits items into the groups Drain runs at once: one per
@@ -325,8 +346,17 @@ func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, 
 		recording := trace.StartRegion(tctx, "publisher.record")
 		for _, c := range covered {
 			taken[c.ID] = true
-			final, err := p.record(ctx, c, err)
-			p.report(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
+		}
+		if err == nil {
+			err = p.recordDone(ctx, covered)
+			for _, c := range covered {
+				p.report(Result{Item: c, Err: err, Final: err == nil, Elapsed: p.now().Sub(start)})
+			}
+		} else {
+			for _, c := range covered {
+				final, err := p.record(ctx, c, err)
+				p.report(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
+			}
 		}
 		recording.End()
 		task.End()
@@ -380,16 +410,25 @@ func avatarsFirst(items []storage.OutboxItem) []storage.OutboxItem {
 	return out
 }
 
-func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr error) (bool, error) {
-	if pubErr == nil {
-		// ErrNotFound: a newer update replaced the item while it was being
-		// published; that one follows.
-		if err := p.out.OutboxDone(ctx, it.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return false, fmt.Errorf("publisher: mark %d done: %w", it.ID, err)
-		}
-		p.log.Info("published", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempt", it.Attempts+1)
-		return true, nil
+// recordDone marks the items one attempt published, all in one write.
+func (p *Publisher) recordDone(ctx context.Context, items []storage.OutboxItem) error {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
 	}
+	// ErrNotFound: a newer update replaced an item while it was being
+	// published; that one follows.
+	if err := p.out.OutboxDone(ctx, ids...); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("publisher: mark %v done: %w", ids, err)
+	}
+	for _, it := range items {
+		p.log.Info("published", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempt", it.Attempts+1)
+	}
+	return nil
+}
+
+// record marks an item whose attempt failed: to be retried, or given up.
+func (p *Publisher) record(ctx context.Context, it storage.OutboxItem, pubErr error) (bool, error) {
 	attempts := it.Attempts + 1
 	if attempts >= p.cfg.MaxAttempts || isPermanent(pubErr) {
 		p.log.Error("giving up publishing", "jid", it.JID, "kind", it.Kind, "item", it.ID, "attempts", attempts, "err", pubErr)

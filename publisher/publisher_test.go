@@ -266,7 +266,7 @@ func TestNotConnectedCostsNoAttempt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	items, _ := st.DueOutbox(t.Context(), time.Now(), 10)
+	items, _ := st.DueOutbox(t.Context(), time.Now(), storage.Due(10))
 	if len(items) != 1 || items[0].Attempts != 0 {
 		t.Fatalf("items %+v", items)
 	}
@@ -314,7 +314,7 @@ func TestTemporaryErrorsRetryThenGiveUp(t *testing.T) {
 		}
 		now = now.Add(time.Hour) // past any backoff
 		if i < 2 {
-			if items, _ := st.DueOutbox(t.Context(), now, 10); len(items) != 1 || items[0].Attempts != i+1 {
+			if items, _ := st.DueOutbox(t.Context(), now, storage.Due(10)); len(items) != 1 || items[0].Attempts != i+1 {
 				t.Fatalf("after attempt %d: %+v", i+1, items)
 			}
 		}
@@ -641,7 +641,7 @@ func TestNotConnectedMidPassLeavesTheRestDue(t *testing.T) {
 	if len(g.messages) != 1 || g.messages[0] != "alice@example.org: first" {
 		t.Fatalf("messages %q", g.messages)
 	}
-	items, _ := st.DueOutbox(t.Context(), time.Now(), 10)
+	items, _ := st.DueOutbox(t.Context(), time.Now(), storage.Due(10))
 	var due []string
 	for _, it := range items {
 		if it.Attempts != 0 {

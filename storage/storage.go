@@ -305,16 +305,35 @@ type InboundLog interface {
 // Outbox is the publishing queue as its drainer sees it: what is due, and
 // what became of each attempt.
 type Outbox interface {
-	// DueOutbox returns up to limit pending items due at now, oldest first.
-	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
-	// OutboxDone removes a published item. ErrNotFound if it is gone
-	// (a newer entry replaced it).
-	OutboxDone(ctx context.Context, id int64) error
+	// DueOutbox returns pending items due at now, account by account: the
+	// accounts of the oldest due items, in the order of their oldest, each
+	// with its due items oldest first, within lim. Items without an
+	// account (replies to phones) count as one account.
+	DueOutbox(ctx context.Context, now time.Time, lim DueLimits) ([]OutboxItem, error)
+	// OutboxDone removes published items, in one transaction.
+	// ErrNotFound if one of them is gone (a newer entry replaced it); the
+	// others are removed all the same.
+	OutboxDone(ctx context.Context, ids ...int64) error
 	// OutboxRetry records a failed attempt and when to try again.
 	OutboxRetry(ctx context.Context, id int64, next time.Time, reason string) error
 	// OutboxFail gives up on an item for good, keeping it and its reason.
 	OutboxFail(ctx context.Context, id int64, reason string) error
 }
+
+// DueLimits bound what one DueOutbox call returns.
+type DueLimits struct {
+	// Items is the most items in all.
+	Items int
+	// Accounts is how many of the oldest due items name the accounts
+	// served, so at most that many accounts, and at most that many
+	// avatars: an account has one pending at most.
+	Accounts int
+	// PerAccount is the most items of one account.
+	PerAccount int
+}
+
+// Due is up to n items, whatever their accounts.
+func Due(n int) DueLimits { return DueLimits{Items: n, Accounts: n, PerAccount: n} }
 
 // Limiter is the rate limiting shared by every process on the database.
 type Limiter interface {

@@ -47,14 +47,28 @@ func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 	return it, nil
 }
 
-// DueOutbox returns up to limit pending items whose next attempt is at or
-// before now, oldest first so one account's updates go out in order.
-func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxItem, error) {
-	items, err := collect(ctx, s.pool, scanItem, `SELECT `+itemColumns+`
-		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
-		WHERE o.state = 'pending' AND o.next_attempt <= $1
-		ORDER BY o.id
-		LIMIT $2`, now, limit)
+// DueOutbox returns pending items due at now, account by account, within
+// lim (see storage.Outbox).
+//
+// The accounts come from the oldest lim.Accounts due items only, and each
+// account's items from its own index range, so a pass costs the same
+// whatever the size of the backlog.
+func (s *Store) DueOutbox(ctx context.Context, now time.Time, lim storage.DueLimits) ([]storage.OutboxItem, error) {
+	items, err := collect(ctx, s.pool, scanItem, `WITH oldest AS (
+			SELECT id, jid FROM outbox
+			WHERE state = 'pending' AND next_attempt <= $1
+			ORDER BY id LIMIT $4),
+		accounts AS (SELECT jid, min(id) AS first FROM oldest GROUP BY jid),
+		chosen AS (
+			SELECT acc.first, p.id FROM accounts acc CROSS JOIN LATERAL (
+				SELECT id FROM outbox
+				WHERE jid = acc.jid AND state = 'pending' AND next_attempt <= $1
+				ORDER BY id LIMIT $3) p
+			ORDER BY acc.first, p.id LIMIT $2)
+		SELECT `+itemColumns+`
+		FROM chosen c JOIN outbox o ON o.id = c.id
+		LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
+		ORDER BY c.first, c.id`, now, lim.Items, lim.PerAccount, lim.Accounts)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: due outbox: %w", err)
 	}
@@ -80,11 +94,12 @@ func (s *Store) OutboxStats(ctx context.Context) (storage.OutboxStats, error) {
 		st     storage.OutboxStats
 		oldest *time.Time
 	)
+	// The oldest pending item is the one with the lowest id: ids follow
+	// commit order, and an index walks the pending ones in it.
 	err := s.pool.QueryRow(ctx, `SELECT
-			count(*) FILTER (WHERE state = 'pending'),
-			count(*) FILTER (WHERE state = 'failed'),
-			min(created) FILTER (WHERE state = 'pending')
-		FROM outbox WHERE state IN ('pending', 'failed')`).Scan(&st.Pending, &st.Failed, &oldest)
+			(SELECT count(*) FROM outbox WHERE state = 'pending'),
+			(SELECT count(*) FROM outbox WHERE state = 'failed'),
+			(SELECT created FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1)`).Scan(&st.Pending, &st.Failed, &oldest)
 	if err != nil {
 		return storage.OutboxStats{}, fmt.Errorf("postgres: outbox stats: %w", err)
 	}
@@ -94,13 +109,18 @@ func (s *Store) OutboxStats(ctx context.Context) (storage.OutboxStats, error) {
 	return st, nil
 }
 
-// OutboxDone marks pending item id published. It stays, finished, until
-// Prune, so RecentUpdates can tell what became of its update.
-func (s *Store) OutboxDone(ctx context.Context, id int64) error {
-	err := s.execOne(ctx, `UPDATE outbox SET state = 'done', finished = $1
-		WHERE id = $2 AND state = 'pending'`, time.Now(), id)
+// OutboxDone marks the pending items ids published, in one transaction:
+// a backlog's merged items are one write, not one commit each. They stay,
+// finished, until Prune, so RecentUpdates can tell what became of their
+// update.
+func (s *Store) OutboxDone(ctx context.Context, ids ...int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET state = 'done', finished = $1
+		WHERE id = ANY($2) AND state = 'pending'`, time.Now(), ids)
 	if err != nil {
-		return fmt.Errorf("postgres: outbox %d done: %w", id, err)
+		return fmt.Errorf("postgres: outbox %v done: %w", ids, err)
+	}
+	if n := tag.RowsAffected(); n < int64(len(ids)) {
+		return fmt.Errorf("postgres: outbox %v done: %d of them not pending: %w", ids, int64(len(ids))-n, storage.ErrNotFound)
 	}
 	return nil
 }

@@ -137,7 +137,7 @@ func TestCoalesceAcrossNodes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	items, err := stores[0].DueOutbox(t.Context(), time.Now(), 100)
+	items, err := stores[0].DueOutbox(t.Context(), time.Now(), storage.Due(100))
 	if err != nil || len(items) != 1 {
 		t.Fatalf("DueOutbox = %d items, %v; want the newest picture only", len(items), err)
 	}

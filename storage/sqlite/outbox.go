@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -58,14 +59,28 @@ func scanItem(r scanner) (storage.OutboxItem, error) {
 	return it, nil
 }
 
-// DueOutbox returns up to limit pending items whose next attempt is at or
-// before now, oldest first so one account's updates go out in order.
-func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxItem, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+`
-		FROM outbox o LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
-		WHERE o.state = 'pending' AND o.next_attempt <= ?
-		ORDER BY o.id
-		LIMIT ?`, formatTime(now), limit)
+// DueOutbox returns pending items due at now, account by account, within
+// lim (see storage.Outbox).
+//
+// The accounts come from the oldest lim.Accounts due items only, and each
+// account's items from its own index range, so a pass costs the same
+// whatever the size of the backlog.
+func (s *Store) DueOutbox(ctx context.Context, now time.Time, lim storage.DueLimits) ([]storage.OutboxItem, error) {
+	rows, err := s.read.QueryContext(ctx, `WITH oldest AS (
+			SELECT id, jid FROM outbox INDEXED BY outbox_pending
+			WHERE state = 'pending' AND next_attempt <= ?1
+			ORDER BY id LIMIT ?4),
+		accounts AS (SELECT jid, min(id) AS first FROM oldest GROUP BY jid),
+		chosen AS (
+			SELECT acc.first, p.id FROM accounts acc JOIN outbox p ON p.id IN (
+				SELECT id FROM outbox
+				WHERE jid = acc.jid AND state = 'pending' AND next_attempt <= ?1
+				ORDER BY id LIMIT ?3)
+			ORDER BY acc.first, p.id LIMIT ?2)
+		SELECT `+itemColumns+`
+		FROM chosen c JOIN outbox o ON o.id = c.id
+		LEFT JOIN avatars a ON a.id = o.avatar_id LEFT JOIN updates u ON u.id = o.update_id
+		ORDER BY c.first, c.id`, formatTime(now), lim.Items, lim.PerAccount, lim.Accounts)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due outbox: %w", err)
 	}
@@ -99,10 +114,12 @@ func (s *Store) OutboxStats(ctx context.Context) (storage.OutboxStats, error) {
 		st     storage.OutboxStats
 		oldest sql.NullString
 	)
+	// The oldest pending item is the one with the lowest id: ids follow
+	// commit order, and an index walks the pending ones in it.
 	err := s.read.QueryRowContext(ctx, `SELECT
-			(SELECT count(*) FROM outbox WHERE state = 'pending'),
+			(SELECT count(*) FROM outbox INDEXED BY outbox_pending WHERE state = 'pending'),
 			(SELECT count(*) FROM outbox WHERE state = 'failed'),
-			(SELECT min(created) FROM outbox WHERE state = 'pending')`).
+			(SELECT created FROM outbox INDEXED BY outbox_pending WHERE state = 'pending' ORDER BY id LIMIT 1)`).
 		Scan(&st.Pending, &st.Failed, &oldest)
 	if err == nil && oldest.Valid {
 		st.Oldest, err = parseTime(oldest.String)
@@ -113,13 +130,24 @@ func (s *Store) OutboxStats(ctx context.Context) (storage.OutboxStats, error) {
 	return st, nil
 }
 
-// OutboxDone marks pending item id published. It stays, finished, until
-// Prune, so RecentUpdates can tell what became of its update.
-func (s *Store) OutboxDone(ctx context.Context, id int64) error {
-	err := s.execOne(ctx, `UPDATE outbox SET state = 'done', finished = ?
-		WHERE id = ? AND state = 'pending'`, formatTime(time.Now()), id)
+// OutboxDone marks the pending items ids published, in one transaction:
+// a backlog's merged items are one write, not one fsync each. They stay,
+// finished, until Prune, so RecentUpdates can tell what became of their
+// update.
+func (s *Store) OutboxDone(ctx context.Context, ids ...int64) error {
+	list, err := json.Marshal(ids)
 	if err != nil {
-		return fmt.Errorf("sqlite: outbox %d done: %w", id, err)
+		return fmt.Errorf("sqlite: outbox %v done: %w", ids, err)
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE outbox SET state = 'done', finished = ?
+		WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending'`, formatTime(time.Now()), string(list))
+	if err != nil {
+		return fmt.Errorf("sqlite: outbox %v done: %w", ids, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: outbox %v done: %w", ids, err)
+	} else if n < int64(len(ids)) {
+		return fmt.Errorf("sqlite: outbox %v done: %d of them not pending: %w", ids, int64(len(ids))-n, storage.ErrNotFound)
 	}
 	return nil
 }

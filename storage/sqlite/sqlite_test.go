@@ -174,6 +174,7 @@ func TestPrefsBeforeRosterColumn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	before := realPlus(t, nil)
 	delete(before, "0003_prefs_roster.sql")
+	delete(before, "0004_outbox_account.sql")
 	old, err := open(t.Context(), path, before)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +289,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	items, err := stores[0].DueOutbox(t.Context(), time.Now(), 1000)
+	items, err := stores[0].DueOutbox(t.Context(), time.Now(), storage.Due(1000))
 	if err != nil || len(items) != 80 {
 		t.Fatalf("DueOutbox = %d items, %v; want 80", len(items), err)
 	}

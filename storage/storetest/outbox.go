@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 func Outbox(t *testing.T, open Open) {
 	run(t, open, []test{
 		{"DueOutboxLimitOrder", testDueOutboxLimitOrder},
+		{"DueOutboxByAccount", testDueOutboxByAccount},
 		{"OutboxRetry", testOutboxRetry},
 		{"OutboxDone", testOutboxDone},
 		{"OutboxFail", testOutboxFail},
@@ -25,7 +27,7 @@ func testDueOutboxLimitOrder(t *testing.T, s storage.Store) {
 	for i := range 5 {
 		ids = append(ids, commit(t, s, update(fmt.Sprint("k", i), fmt.Sprintf("user%d@example.org", i), MakeAvatar(fmt.Sprint(i), 64))))
 	}
-	items, err := s.DueOutbox(t.Context(), time.Now(), 3)
+	items, err := s.DueOutbox(t.Context(), time.Now(), storage.Due(3))
 	ok(t, "DueOutbox", err)
 	if len(items) != 3 {
 		t.Fatalf("DueOutbox(limit 3) = %d items", len(items))
@@ -37,9 +39,61 @@ func testDueOutboxLimitOrder(t *testing.T, s storage.Store) {
 		}
 	}
 	// Nothing is due before it was committed.
-	items, err = s.DueOutbox(t.Context(), time.Now().Add(-time.Hour), 10)
+	items, err = s.DueOutbox(t.Context(), time.Now().Add(-time.Hour), storage.Due(10))
 	if err != nil || len(items) != 0 {
 		t.Fatalf("DueOutbox an hour ago = %d items, %v; want none", len(items), err)
+	}
+}
+
+// testDueOutboxByAccount: an account's due items come together, so that
+// the publisher can write them as one, with the accounts in the order of
+// their oldest due item and each account's items in order.
+func testDueOutboxByAccount(t *testing.T, s storage.Store) {
+	// Queued in this order; "" is a reply to a phone, an account of its own.
+	order := []string{"a", "b", "a", "", "c", "a", "b", "a", "c", ""}
+	for i, acc := range order {
+		jid := ""
+		if acc != "" {
+			jid = acc + "@example.org"
+		}
+		ok(t, "Enqueue", s.Enqueue(t.Context(), storage.Entry{JID: jid, Kind: storage.KindMessage, Payload: []byte(fmt.Sprint(acc, i))}))
+	}
+	got := func(lim storage.DueLimits) string {
+		t.Helper()
+		items, err := s.DueOutbox(t.Context(), time.Now(), lim)
+		ok(t, "DueOutbox", err)
+		var out []string
+		for _, it := range items {
+			out = append(out, string(it.Payload))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		lim  storage.DueLimits
+		want string
+	}{
+		{storage.Due(10), "a0 a2 a5 a7 b1 b6 3 9 c4 c8"},
+		{storage.DueLimits{Items: 10, Accounts: 10, PerAccount: 2}, "a0 a2 b1 b6 3 9 c4 c8"},
+		{storage.DueLimits{Items: 5, Accounts: 10, PerAccount: 2}, "a0 a2 b1 b6 3"},
+		{storage.DueLimits{Items: 6, Accounts: 10, PerAccount: 1}, "a0 b1 3 c4"},
+		// Only the accounts of the oldest Accounts items are looked at:
+		// a0 b1 a2 name two.
+		{storage.DueLimits{Items: 10, Accounts: 3, PerAccount: 10}, "a0 a2 a5 a7 b1 b6"},
+		{storage.DueLimits{Items: 10, Accounts: 1, PerAccount: 2}, "a0 a2"},
+		{storage.DueLimits{Items: 3, Accounts: 10, PerAccount: 10}, "a0 a2 a5"},
+	} {
+		if g := got(c.lim); g != c.want {
+			t.Errorf("DueOutbox(%+v) = %q, want %q", c.lim, g, c.want)
+		}
+	}
+
+	// An item waiting for its retry is not due; the account's others are,
+	// and the account keeps its place by its oldest due item.
+	items, err := s.DueOutbox(t.Context(), time.Now(), storage.Due(1))
+	ok(t, "DueOutbox", err)
+	ok(t, "OutboxRetry", s.OutboxRetry(t.Context(), items[0].ID, time.Now().Add(time.Hour), "wait"))
+	if g, want := got(storage.DueLimits{Items: 10, Accounts: 10, PerAccount: 2}), "b1 b6 a2 a5 3 9 c4 c8"; g != want {
+		t.Errorf("with a0 waiting, DueOutbox = %q, want %q", g, want)
 	}
 }
 
@@ -51,11 +105,11 @@ func testOutboxRetry(t *testing.T, s storage.Store) {
 	zone := time.FixedZone("UTC+5", 5*3600)
 	next := time.Now().Add(time.Hour).Truncate(precision).In(zone)
 	ok(t, "OutboxRetry", s.OutboxRetry(t.Context(), it.ID, next, "server said wait"))
-	items, err := s.DueOutbox(t.Context(), next.Add(-precision), 10)
+	items, err := s.DueOutbox(t.Context(), next.Add(-precision), storage.Due(10))
 	if err != nil || len(items) != 0 {
 		t.Fatalf("DueOutbox just before the next attempt = %d items, %v; want none", len(items), err)
 	}
-	items, err = s.DueOutbox(t.Context(), next.UTC(), 10)
+	items, err = s.DueOutbox(t.Context(), next.UTC(), storage.Due(10))
 	if err != nil || len(items) != 1 {
 		t.Fatalf("DueOutbox at the next attempt = %d items, %v; want 1", len(items), err)
 	}
@@ -89,6 +143,26 @@ func testOutboxDone(t *testing.T, s storage.Store) {
 		if it.ID == items[0].ID {
 			t.Fatalf("id %d reused", it.ID)
 		}
+	}
+
+	// Several at once: those still pending are done even when one is gone.
+	ok(t, "Enqueue", s.Enqueue(t.Context(),
+		storage.Entry{JID: "carol@example.org", Kind: storage.KindMessage, Payload: []byte("1")},
+		storage.Entry{JID: "carol@example.org", Kind: storage.KindMessage, Payload: []byte("2")}))
+	var ids []int64
+	for _, it := range all(t, s) {
+		ids = append(ids, it.ID)
+	}
+	if len(ids) != 4 {
+		t.Fatalf("outbox has %d items, want 4", len(ids))
+	}
+	ok(t, "OutboxDone(3 of 4)", s.OutboxDone(t.Context(), ids[1:]...))
+	if left := all(t, s); len(left) != 1 || left[0].ID != ids[0] {
+		t.Fatalf("after OutboxDone of three the outbox is %+v, want only item %d", left, ids[0])
+	}
+	mustErr(t, "OutboxDone with one done already", s.OutboxDone(t.Context(), ids[0], ids[1]), storage.ErrNotFound)
+	if left := all(t, s); len(left) != 0 {
+		t.Fatalf("after OutboxDone with one done already the outbox is %+v, want it empty", left)
 	}
 }
 

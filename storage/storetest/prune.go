@@ -225,7 +225,7 @@ func testContextCanceled(t *testing.T, s storage.Store) {
 	canceled("RecentUpdates", err)
 	canceled("LogInbound", s.LogInbound(ctx, storage.Inbound{Source: "mm7", Key: "k"}))
 	canceled("Enqueue", s.Enqueue(ctx, storage.Entry{JID: "alice@example.org", Kind: storage.KindMessage}))
-	_, err = s.DueOutbox(ctx, time.Now(), 10)
+	_, err = s.DueOutbox(ctx, time.Now(), storage.Due(10))
 	canceled("DueOutbox", err)
 	canceled("OutboxDone", s.OutboxDone(ctx, 1))
 	canceled("OutboxRetry", s.OutboxRetry(ctx, 1, time.Now(), "x"))

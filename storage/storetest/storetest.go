@@ -114,7 +114,7 @@ func commit(t *testing.T, s storage.Updates, u storage.Update) int64 {
 // all returns every pending outbox item, due or not.
 func all(t *testing.T, s storage.Outbox) []storage.OutboxItem {
 	t.Helper()
-	items, err := s.DueOutbox(t.Context(), time.Now().Add(1000*time.Hour), 100000)
+	items, err := s.DueOutbox(t.Context(), time.Now().Add(1000*time.Hour), storage.Due(100000))
 	if err != nil {
 		t.Fatalf("DueOutbox: %v", err)
 	}

@@ -52,7 +52,7 @@ func testCommitUpdate(t *testing.T, s storage.Store) {
 	ok(t, "CurrentAvatar", err)
 	sameAvatar(t, "CurrentAvatar", &cur, av)
 
-	items, err := s.DueOutbox(t.Context(), time.Now(), 10)
+	items, err := s.DueOutbox(t.Context(), time.Now(), storage.Due(10))
 	ok(t, "DueOutbox", err)
 	if len(items) != 1 {
 		t.Fatalf("DueOutbox = %d items, want 1", len(items))
@@ -221,8 +221,9 @@ func testEntriesWithUpdate(t *testing.T, s storage.Store) {
 	}
 	id := commit(t, s, u)
 	items := all(t, s)
-	// The given entries in order, then the avatar added for the picture.
-	if got, want := kinds(items), "alice@example.org/profile alice@example.org/message /reply alice@example.org/avatar"; got != want {
+	// Each account's entries in the order given, then the avatar added for
+	// the picture; accounts in the order of their first entry.
+	if got, want := kinds(items), "alice@example.org/profile alice@example.org/message alice@example.org/avatar /reply"; got != want {
 		t.Fatalf("outbox = %q, want %q", got, want)
 	}
 	for _, it := range items {
@@ -233,10 +234,10 @@ func testEntriesWithUpdate(t *testing.T, s storage.Store) {
 			t.Errorf("%s item avatar = %v", it.Kind, it.Avatar)
 		}
 	}
-	if !bytes.Equal(items[0].Payload, []byte(`{"status":"x"}`)) || string(items[2].Payload) != "thanks" {
-		t.Fatalf("payloads = %q, %q", items[0].Payload, items[2].Payload)
+	if !bytes.Equal(items[0].Payload, []byte(`{"status":"x"}`)) || string(items[3].Payload) != "thanks" {
+		t.Fatalf("payloads = %q, %q", items[0].Payload, items[3].Payload)
 	}
-	sameAvatar(t, "avatar item", items[3].Avatar, a)
+	sameAvatar(t, "avatar item", items[2].Avatar, a)
 
 	// The added avatar entry coalesces: the next picture replaces it.
 	b := MakeAvatar("b", 100)
@@ -247,14 +248,14 @@ func testEntriesWithUpdate(t *testing.T, s storage.Store) {
 	}
 	id2 := commit(t, s, u2)
 	items = all(t, s)
-	want := "alice@example.org/message /reply alice@example.org/profile alice@example.org/message alice@example.org/avatar"
+	want := "alice@example.org/message alice@example.org/profile alice@example.org/message alice@example.org/avatar /reply"
 	if got := kinds(items); got != want {
 		t.Fatalf("outbox = %q, want %q", got, want)
 	}
-	if items[2].UpdateID != id2 || string(items[2].Payload) != `{"status":"y"}` {
-		t.Fatalf("profile item = %+v, want the second update's", items[2])
+	if items[1].UpdateID != id2 || string(items[1].Payload) != `{"status":"y"}` {
+		t.Fatalf("profile item = %+v, want the second update's", items[1])
 	}
-	sameAvatar(t, "avatar item", items[4].Avatar, b)
+	sameAvatar(t, "avatar item", items[3].Avatar, b)
 }
 
 func testExplicitAvatarEntry(t *testing.T, s storage.Store) {
