@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"mmsprofile/internal/backoff"
 	"mmsprofile/storage"
 )
 
@@ -38,7 +39,7 @@ func (l *lease) release() {
 // The leader pings its connection every Options.LeaseCheck and closes lost
 // when a ping fails: from then on another node may lead.
 func (s *Store) Lead(ctx context.Context) (<-chan struct{}, func(), error) {
-	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+	for failed := 0; ; failed++ {
 		l, err := s.tryLead(ctx)
 		if err == nil {
 			return l.lost, l.release, nil
@@ -51,7 +52,7 @@ func (s *Store) Lead(ctx context.Context) (<-chan struct{}, func(), error) {
 		}
 		// The database is away: wait and queue again.
 		select {
-		case <-time.After(backoff):
+		case <-time.After(backoff.Delay(retryMin, retryMax, failed)):
 		case <-ctx.Done():
 			return nil, nil, fmt.Errorf("postgres: lead: %w", ctx.Err())
 		}
@@ -59,6 +60,13 @@ func (s *Store) Lead(ctx context.Context) (<-chan struct{}, func(), error) {
 }
 
 var errClosed = errors.New("store closed")
+
+// retryMin and retryMax bound the wait before the leader lock or the
+// LISTEN session is tried again while the database is away.
+const (
+	retryMin = 100 * time.Millisecond
+	retryMax = 5 * time.Second
+)
 
 func (s *Store) tryLead(ctx context.Context) (*lease, error) {
 	cfg := s.connConfig.Copy()
@@ -136,12 +144,12 @@ func (s *Store) Wake(ctx context.Context) <-chan struct{} {
 	go func() {
 		// After the loop: listen, the only other sender, has returned.
 		defer s.wakers.Remove(ch)
-		for backoff := 100 * time.Millisecond; ctx.Err() == nil; backoff = min(2*backoff, 5*time.Second) {
+		for failed := 0; ctx.Err() == nil; failed++ {
 			if s.listen(ctx, signal) {
-				backoff = 100 * time.Millisecond // it had worked: retry soon
+				failed = 0 // it had worked: retry soon
 			}
 			select {
-			case <-time.After(backoff):
+			case <-time.After(backoff.Delay(retryMin, retryMax, failed)):
 			case <-ctx.Done():
 			}
 		}
