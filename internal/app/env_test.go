@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -285,20 +283,12 @@ func fixture(name string) string {
 // against the service's MM7 endpoint.
 func (e *env) postFixture(t testing.TB, base string) (int, string) {
 	t.Helper()
-	head, err := os.ReadFile(base + ".headers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(base + ".body")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(body))))
+	req, err := mm7sample.ReadCapture(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(e.mm7URL)
-	req.URL, req.Host, req.RequestURI = u, u.Host, ""
+	req.URL, req.Host = u, u.Host
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := http.DefaultClient.Do(req.WithContext(ctx))

@@ -1,7 +1,6 @@
 package mm7
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/xml"
@@ -14,11 +13,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
+	"mmsprofile/internal/testkit/mm7sample"
 	"mmsprofile/mmsbridge"
 )
 
@@ -96,20 +95,11 @@ func (w testWriter) Write(p []byte) (int, error) {
 // readFixtureRequest reads NAME.headers + NAME.body as one HTTP request.
 func readFixtureRequest(t *testing.T, base string) *http.Request {
 	t.Helper()
-	head, err := os.ReadFile(base + ".headers")
+	r, err := mm7sample.ReadCapture(base)
 	if err != nil {
 		t.Fatal(err)
-	}
-	body, err := os.ReadFile(base + ".body")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(body))))
-	if err != nil {
-		t.Fatalf("%s: read request: %v", base, err)
 	}
 	r.RemoteAddr = "192.0.2.10:40000"
-	r.RequestURI = ""
 	return r
 }
 

@@ -1,6 +1,7 @@
 package mm7sample
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -169,4 +171,24 @@ func xmlEscape(b *strings.Builder, s string) error {
 		}
 	}
 	return nil
+}
+
+// ReadCapture reads a captured MMSC request, NAME.headers and NAME.body
+// (base is NAME with its directory), as one HTTP request ready to be
+// served or, given a URL, sent.
+func ReadCapture(base string) (*http.Request, error) {
+	head, err := os.ReadFile(base + ".headers")
+	if err != nil {
+		return nil, fmt.Errorf("mm7sample: capture: %w", err)
+	}
+	body, err := os.ReadFile(base + ".body")
+	if err != nil {
+		return nil, fmt.Errorf("mm7sample: capture: %w", err)
+	}
+	r, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(body))))
+	if err != nil {
+		return nil, fmt.Errorf("mm7sample: capture %s: read request: %w", base, err)
+	}
+	r.RequestURI = ""
+	return r, nil
 }
