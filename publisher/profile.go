@@ -163,13 +163,12 @@ func nonEmpty(s *string) *string {
 func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Fields) (*vcard.Temp, error) {
 	memo := memoFrom(ctx)
 	account := owner.String()
-	raw, known := memo.recent(account, p.now())
+	doc, known := memo.recent(account, p.now())
 	if known && p.converts(ctx, owner) {
 		known = false
 	}
 	if !known {
-		var err error
-		raw, err = p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
+		raw, err := p.w.PrivilegedIQ(ctx, owner, "get", vcardTempQuery())
 		var iqErr *component.IQError
 		if errors.As(err, &iqErr) && iqErr.Inner && iqErr.Stanza.Condition == "item-not-found" {
 			raw, err = nil, nil // no vCard yet
@@ -177,19 +176,17 @@ func (p *Publisher) mergeVCard(ctx context.Context, owner jid.JID, f vcard.Field
 		if err != nil {
 			return nil, fmt.Errorf("publisher: read vcard of %s: %w", owner, err)
 		}
-	}
-	doc, err := vcard.ParseTemp(vcardElement(raw))
-	if err != nil {
-		return nil, &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
+		if doc, err = vcard.ParseTemp(vcardElement(raw)); err != nil {
+			return nil, &Permanent{fmt.Errorf("publisher: vcard of %s: %w", owner, err)}
+		}
 	}
 	doc.Apply(f)
-	out := doc.Marshal()
-	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", out); err != nil {
+	if _, err := p.w.PrivilegedIQ(ctx, owner, "set", doc.Marshal()); err != nil {
 		memo.forget(account)
 		return nil, fmt.Errorf("publisher: write vcard of %s: %w", owner, err)
 	}
 	if !p.converts(ctx, owner) {
-		memo.keep(account, out, p.now())
+		memo.keep(account, doc, p.now())
 	}
 	return doc, nil
 }

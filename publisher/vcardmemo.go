@@ -3,6 +3,8 @@ package publisher
 import (
 	"context"
 	"time"
+
+	"mmsprofile/vcard"
 )
 
 // vcardMemoWindow is how long after our vCard set was answered the next
@@ -26,8 +28,10 @@ const vcardMemoWindow = time.Second
 // of one drainGroup: one goroutine, so no lock; dropped with the group.
 type vcardMemo map[string]memoEntry
 
+// memoEntry keeps the document parsed, not its bytes: the next merge
+// starts from it without parsing up to a PHOTO's 256 KB again.
 type memoEntry struct {
-	doc []byte
+	doc *vcard.Temp
 	at  time.Time
 }
 
@@ -44,20 +48,24 @@ func memoFrom(ctx context.Context) vcardMemo {
 	return m
 }
 
-// recent returns the vCard we wrote for account within the window.
-func (m vcardMemo) recent(account string, now time.Time) ([]byte, bool) {
+// recent returns the vCard we wrote for account within the window, a
+// copy the caller may Apply to: Apply replaces a document's children and
+// never changes one in place, so the copy shares them safely.
+func (m vcardMemo) recent(account string, now time.Time) (*vcard.Temp, bool) {
 	e, ok := m[account]
 	if !ok || now.Sub(e.at) > vcardMemoWindow || now.Before(e.at) {
 		return nil, false
 	}
-	return e.doc, true
+	doc := *e.doc
+	return &doc, true
 }
 
-// keep remembers doc as written for account at the time its set was
+// keep remembers doc, as written, for account at the time its set was
 // answered.
-func (m vcardMemo) keep(account string, doc []byte, at time.Time) {
+func (m vcardMemo) keep(account string, doc *vcard.Temp, at time.Time) {
 	if m != nil {
-		m[account] = memoEntry{doc: doc, at: at}
+		kept := *doc // the caller's later Apply must not reach it
+		m[account] = memoEntry{doc: &kept, at: at}
 	}
 }
 
