@@ -307,8 +307,10 @@ type InboundLog interface {
 type Outbox interface {
 	// DueOutbox returns pending items due at now, account by account: the
 	// accounts of the oldest due items, in the order of their oldest, each
-	// with its due items oldest first, within lim. Items without an
-	// account (replies to phones) count as one account.
+	// with its due items oldest first, within lim. An account's items
+	// stop at its oldest one waiting for a retry, so that they go out in
+	// order. Items without an account (replies to phones) count as one
+	// account, and do not wait for each other.
 	DueOutbox(ctx context.Context, now time.Time, lim DueLimits) ([]OutboxItem, error)
 	// OutboxDone removes published items, in one transaction.
 	// ErrNotFound if one of them is gone (a newer entry replaced it); the

@@ -52,17 +52,27 @@ func scanItem(r pgx.Row) (storage.OutboxItem, error) {
 //
 // The accounts come from the oldest lim.Accounts due items only, and each
 // account's items from its own index range, so a pass costs the same
-// whatever the size of the backlog.
+// whatever the size of the backlog. An account's items stop at its oldest
+// item waiting for a retry (waiting: few rows, through outbox_due), so
+// that they go out in order: a newer status published before an older
+// one's retry would be overwritten by it. Replies to phones without an
+// account have no order among themselves and do not wait for each other.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, lim storage.DueLimits) ([]storage.OutboxItem, error) {
 	items, err := collect(ctx, s.pool, scanItem, `WITH oldest AS (
 			SELECT id, jid FROM outbox
 			WHERE state = 'pending' AND next_attempt <= $1
 			ORDER BY id LIMIT $4),
-		accounts AS (SELECT jid, min(id) AS first FROM oldest GROUP BY jid),
+		waiting AS (
+			SELECT jid, min(id) AS first FROM outbox
+			WHERE state = 'pending' AND next_attempt > $1 GROUP BY jid),
+		accounts AS (
+			SELECT o.jid, min(o.id) AS first, min(w.first) AS until
+			FROM oldest o LEFT JOIN waiting w ON w.jid = o.jid GROUP BY o.jid),
 		chosen AS (
 			SELECT acc.first, p.id FROM accounts acc CROSS JOIN LATERAL (
 				SELECT id FROM outbox
 				WHERE jid = acc.jid AND state = 'pending' AND next_attempt <= $1
+					AND (acc.until IS NULL OR id < acc.until OR acc.jid = '')
 				ORDER BY id LIMIT $3) p
 			ORDER BY acc.first, p.id LIMIT $2)
 		SELECT `+itemColumns+`
