@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 
 	"github.com/gen2brain/avif"
 	"github.com/gen2brain/heic"
@@ -36,7 +37,7 @@ func decodeHEIF(ctx context.Context, f format, data []byte, hdr header, size int
 			}
 		}
 	}
-	grid, err := info.decodeGrid(ctx, f, data, size, crop, func(tile []byte) (image.Image, error) { return decodeWasm(f, tile) })
+	grid, err := info.decodeGrid(ctx, f, data, size, crop, wasmTiles(f), 1)
 	switch {
 	case err == nil:
 		return grid, nil
@@ -58,6 +59,19 @@ func decodeHEIF(ctx context.Context, f format, data []byte, hdr header, size int
 		return nil, fmt.Errorf("avatar: %s header says at most %dx%d, picture is %v: %w", f, hdr.width, hdr.height, img.Bounds(), ErrCorrupt)
 	}
 	return img, nil
+}
+
+// wasmTiles is decodeWasm for decodeGrid. Each decode instantiates the
+// module afresh, with linear memory of its own; collecting the garbage
+// before the next tile lets it reuse the last one's memory rather than add
+// to it. Measured on a 12 MP grid of 48 tiles of 512x512: peak RSS 59 MB
+// every time, against 62-78 MB without (the module's compiled code alone
+// takes it to 52), and no slower (2.27 s against 2.35).
+func wasmTiles(f format) tileDecoder {
+	return func(tile []byte) (image.Image, error) {
+		runtime.GC()
+		return decodeWasm(f, tile)
+	}
 }
 
 // maxWasmPixels bounds a HEIF picture decoded whole in WebAssembly, so

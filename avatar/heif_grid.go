@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"sync"
 
 	"github.com/disintegration/imaging"
 )
@@ -105,22 +106,24 @@ func (info heifInfo) readGrid(b []byte) (gridLayout, error) {
 }
 
 // tileDecoder decodes a HEIF file whose primary picture is one tile, as
-// extractItem writes it.
+// extractItem writes it. A picture with a release method is released
+// once it has been added.
 type tileDecoder func(tile []byte) (image.Image, error)
 
 // decodeGrid makes the primary grid picture of data, shrunk for an avatar
 // of side size, one tile at a time: each tile is written out as a HEIF
-// file of its own, decoded, and averaged into a canvas an integer factor
+// file of its own, decoded (by up to parallel decodes at once), and
+// averaged into a canvas an integer factor
 // smaller than the picture, still at least twice the side the avatar needs
-// (as resample leaves the last factor of 2 to Lanczos). Only one decoded
-// tile is held at a time: a 12 MP phone photo decoded whole costs its full
+// (as resample leaves the last factor of 2 to Lanczos). Only parallel
+// decoded tiles are held at a time: a 12 MP phone photo decoded whole costs its full
 // size several times over in the decoder, a 512x512 tile a few MB. The
 // grid's rotation and mirror are applied to the canvas, as a decoder
 // applies them to the whole picture.
 //
 // Errors wrap ErrCorrupt for a file that contradicts itself, and
 // errGridUnsupported for a grid the caller must decode whole.
-func (info heifInfo) decodeGrid(ctx context.Context, f format, data []byte, size int, crop bool, decode tileDecoder) (*image.NRGBA, error) {
+func (info heifInfo) decodeGrid(ctx context.Context, f format, data []byte, size int, crop bool, decode tileDecoder, parallel int) (*image.NRGBA, error) {
 	g, err := info.readGrid(data)
 	if errors.Is(err, errGridUnsupported) {
 		return nil, err
@@ -133,27 +136,37 @@ func (info heifInfo) decodeGrid(ctx context.Context, f format, data []byte, size
 		side = max(g.width, g.height)
 	}
 	c := newBoxCanvas(g.width, g.height, max(1, side/(2*max(size, 1))))
-	for i, id := range g.tiles {
+	var mu sync.Mutex // c, whose blocks straddle tiles
+	one := func(i int) error {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("avatar: %w", err)
+			return fmt.Errorf("avatar: %w", err)
 		}
-		one, err := info.extractItem(data, id, g.tileW, g.tileH, "colr")
+		file, err := info.extractItem(data, g.tiles[i], g.tileW, g.tileH, "colr")
 		if err != nil {
-			return nil, fmt.Errorf("avatar: %s grid: tile %w: %w", f, err, ErrCorrupt)
+			return fmt.Errorf("avatar: %s grid: tile %w: %w", f, err, ErrCorrupt)
 		}
-		tile, err := decode(one)
+		tile, err := decode(file)
+		if r, ok := tile.(interface{ release() }); ok {
+			defer r.release()
+		}
 		if errors.Is(err, errNarrowHEIC) {
-			return nil, fmt.Errorf("avatar: %s grid: tile %d of %dx%d: %v: %w", f, i+1, g.tileW, g.tileH, err, ErrUnsupported)
+			return fmt.Errorf("avatar: %s grid: tile %d of %dx%d: %v: %w", f, i+1, g.tileW, g.tileH, err, ErrUnsupported)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("avatar: %s grid: tile %d of %dx%d: %v: %w", f, i+1, g.tileW, g.tileH, err, ErrCorrupt)
+			return fmt.Errorf("avatar: %s grid: tile %d of %dx%d: %v: %w", f, i+1, g.tileW, g.tileH, err, ErrCorrupt)
 		}
 		if b := tile.Bounds(); b.Dx() != g.tileW || b.Dy() != g.tileH {
-			return nil, fmt.Errorf("avatar: %s grid: tile %d is %dx%d, its image size property says %dx%d: %w", f, i+1, b.Dx(), b.Dy(), g.tileW, g.tileH, ErrCorrupt)
+			return fmt.Errorf("avatar: %s grid: tile %d is %dx%d, its image size property says %dx%d: %w", f, i+1, b.Dx(), b.Dy(), g.tileW, g.tileH, ErrCorrupt)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		if err := c.add(tile, i%g.cols*g.tileW, i/g.cols*g.tileH); err != nil {
-			return nil, fmt.Errorf("avatar: %s grid: tile %d: %v: %w", f, i+1, err, ErrUnsupported)
+			return fmt.Errorf("avatar: %s grid: tile %d: %v: %w", f, i+1, err, ErrUnsupported)
 		}
+		return nil
+	}
+	if err := eachTile(len(g.tiles), parallel, one); err != nil {
+		return nil, err
 	}
 	img := c.image()
 	for _, p := range g.transforms {
@@ -173,6 +186,51 @@ func (info heifInfo) decodeGrid(ctx context.Context, f format, data []byte, size
 		}
 	}
 	return img, nil
+}
+
+// eachTile runs one for tiles 0 to n-1, on up to parallel goroutines, and
+// returns the error of the lowest tile that failed; after a failure no
+// more tiles are started.
+func eachTile(n, parallel int, one func(i int) error) error {
+	parallel = max(1, min(parallel, n))
+	if parallel == 1 {
+		for i := range n {
+			if err := one(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		mu     sync.Mutex
+		next   int
+		first  = n
+		failed error
+		wg     sync.WaitGroup
+	)
+	for range parallel {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := i >= n || failed != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
+				if err := one(i); err != nil {
+					mu.Lock()
+					if i < first {
+						first, failed = i, err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return failed
 }
 
 // boxCanvas averages blocks of k x k pixels of a w x h picture that
@@ -227,6 +285,9 @@ func (c *boxCanvas) add(tile image.Image, x0, y0 int) error {
 		}
 	}
 	nrgba, isNRGBA := tile.(*image.NRGBA)
+	if n, ok := tile.(interface{ nrgba() *image.NRGBA }); ok {
+		nrgba, isNRGBA = n.nrgba(), true
+	}
 	for y := range th {
 		row := (y0 + y) / c.k * c.cw
 		switch {

@@ -58,7 +58,7 @@ func tiled(t *testing.T, in []byte, size int, crop bool) (*image.NRGBA, error) {
 	}
 	return info.decodeGrid(context.Background(), formatHEIC, in, size, crop, func(tile []byte) (image.Image, error) {
 		return decodeWasm(formatHEIC, tile)
-	})
+	}, 1)
 }
 
 // whole decodes in whole, libheif composing the grid, as the reference.
@@ -253,7 +253,7 @@ func TestHEIFGridTileSize(t *testing.T) {
 			return image.NewNRGBA(image.Rect(0, 0, 128, 120)), nil
 		}
 		return decodeWasm(formatHEIC, tile)
-	})
+	}, 1)
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "tile 4 is 128x120, its image size property says 128x128") {
 		t.Fatalf("err = %v, want ErrCorrupt for tile 4", err)
 	}
@@ -273,7 +273,7 @@ func TestHEIFGridCancelled(t *testing.T) {
 		decoded++
 		cancel()
 		return decodeWasm(formatHEIC, tile)
-	})
+	}, 1)
 	if !errors.Is(err, context.Canceled) || decoded != 1 {
 		t.Fatalf("err = %v after %d tiles, want context.Canceled after 1", err, decoded)
 	}
