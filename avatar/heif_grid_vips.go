@@ -90,10 +90,10 @@ func scaleGrid(ctx context.Context, f format, data []byte, hdr header, size int,
 }
 
 // vipsTileDecodes is how many tiles scaleGrid decodes at once. Measured
-// on a 12 MP grid of 48 tiles of 512x512 (2 cores, load 3-5): one at a
-// time, peak RSS 60-62 MB and 1.35-1.42 s; two at once, 68-69 MB and
-// 0.88-1.03 s; libvips' whole decode (libheif's own threads) 113 MB and
-// 0.86-1.03 s. Memory is the goal: one.
+// on a 12 MP grid of 48 tiles of 512x512, 2 cores, idle machine: one at a
+// time, peak RSS 58 MB and 0.92-0.94 s; two at once, 67 MB and 0.55-0.57 s;
+// libvips' whole decode (libheif's own threads) 112 MB and 0.42 s. Memory
+// is the goal (under 64 MB): one, at twice the time.
 const vipsTileDecodes = 1
 
 // vipsTile decodes one tile with libvips (libheif and libde265, natively).
