@@ -97,10 +97,10 @@ func (goBackend) decodes(f format) bool {
 }
 
 // decodable is hdr, but for a HEIF picture over what the WebAssembly
-// decoder takes whole: then its largest thumbnail, which is all that will
-// be decoded.
+// decoder takes whole and not a grid (which it takes a tile at a time):
+// then its largest thumbnail, which is all that will be decoded.
 func (goBackend) decodable(f format, hdr header) header {
-	if f != formatHEIC && f != formatAVIF || int64(hdr.width)*int64(hdr.height) <= maxWasmPixels {
+	if f != formatHEIC && f != formatAVIF || int64(hdr.width)*int64(hdr.height) <= maxWasmPixels || hdr.heif.primaryType == "grid" {
 		return hdr
 	}
 	var best heifThumb
@@ -122,7 +122,7 @@ func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, s
 		err error
 	)
 	if f == formatHEIC || f == formatAVIF {
-		img, err = decodeHEIF(f, data, hdr, size, crop)
+		img, err = decodeHEIF(ctx, f, data, hdr, size, crop)
 	} else {
 		img, err = decodeFor(f, data, hdr.config, size, crop)
 	}

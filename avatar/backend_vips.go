@@ -204,6 +204,11 @@ func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header,
 	if f == formatPNG && int64(hdr.width)*int64(hdr.height) <= pngInGoPixels {
 		return goBackend{}.scale(ctx, f, data, hdr, size, crop)
 	}
+	if f == formatHEIC || f == formatAVIF {
+		if sc, ok, err := scaleGrid(ctx, f, data, hdr, size, crop); ok {
+			return sc, err
+		}
+	}
 	// The output image is lazy and reads data until it is written out
 	// below, after thumbnail_buffer has returned: data must stay put.
 	var pin runtime.Pinner

@@ -73,15 +73,16 @@ func FuzzMake(f *testing.F) {
 
 // heifSeeds are the HEIC and AVIF files of testdata and a crafted grid.
 func heifSeeds(f *testing.F) {
-	for _, name := range []string{"photo-thumb.heic", "photo-thumb.avif", "quadrants.heic", "quadrants.avif", "narrow-96.heic", "tiny.heic"} {
+	for _, name := range []string{"photo-thumb.heic", "photo-thumb.avif", "quadrants.heic", "quadrants.avif", "narrow-96.heic", "tiny.heic", "grid-3x2.heic"} {
 		f.Add(readTestdata(f, name))
 	}
 	f.Add(heifGrid(4, 5, 64, 64))
 }
 
 // FuzzHEIFContainer feeds the Go container code arbitrary bytes: parseHEIF
-// must never panic, and a thumbnail it finds must come out of extractThumb
-// as a HEIF file whose primary picture is that thumbnail.
+// must never panic, a thumbnail it finds must come out of extractThumb
+// as a HEIF file whose primary picture is that thumbnail, and a grid
+// layout readGrid accepts must fit within the tiles it names.
 func FuzzHEIFContainer(f *testing.F) {
 	heifSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -100,6 +101,11 @@ func FuzzHEIFContainer(f *testing.F) {
 			}
 			if w, h := again.raw.size(again.primary); w != th.width || h != th.height {
 				t.Fatalf("extracted thumbnail is %dx%d, want %dx%d", w, h, th.width, th.height)
+			}
+		}
+		if g, err := info.readGrid(data); err == nil {
+			if len(g.tiles) != g.rows*g.cols || g.width > g.cols*g.tileW || g.height > g.rows*g.tileH || g.width <= 0 || g.height <= 0 {
+				t.Fatalf("grid %+v accepted", g)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // maxHEIFTiles bounds the tiles of a HEIF grid picture. Phones tile a
@@ -26,12 +27,15 @@ type heifInfo struct {
 	primary       uint32
 	primaryType   string // "hvc1", "av01", "grid", …
 	tiles         int    // for a grid: the tiles it is made of
-	items         int
-	thumbs        []heifThumb
+	// tileIDs are the grid's tiles in the order of its dimg reference,
+	// row by row; at most maxHEIFTiles+1 are kept, enough to refuse more.
+	tileIDs []uint32
+	items   int
+	thumbs  []heifThumb
 	// aux says the primary has an auxiliary picture (alpha, depth), which
 	// a thumbnail taken alone would lose.
 	aux bool
-	// raw is the parsed file, for extractThumb.
+	// raw is the parsed file, for extractItem and readGrid.
 	raw heifFile
 }
 
@@ -41,9 +45,11 @@ type heifThumb struct {
 	width, height int
 }
 
-// heifFile is the parts of a HEIF file's meta box that extractThumb needs.
+// heifFile is the parts of a HEIF file's meta box that extractItem and
+// readGrid need.
 type heifFile struct {
 	ftyp  []byte // the whole ftyp box
+	idat  []byte // the meta box's own item data, where a grid's payload often is
 	types map[uint32]string
 	// props is ipco's property boxes (whole, with their headers), 1-based
 	// in the file, 0-based here.
@@ -89,6 +95,9 @@ func parseHEIF(b []byte) (heifInfo, error) {
 		if err := info.readItems(body); err != nil {
 			return info, err
 		}
+	}
+	if body, ok := childBox(meta, "idat"); ok {
+		info.raw.idat = body
 	}
 	if body, ok := childBox(meta, "iloc"); ok {
 		locs, err := readLocations(body)
@@ -226,6 +235,15 @@ func (info *heifInfo) readReferences(body []byte) error {
 			// The tiles of a grid (or the input of an overlay or a
 			// transformation): counted before any is read.
 			info.tiles += n
+			for range n {
+				to := e.id(v)
+				if e.err != nil {
+					return fmt.Errorf("tile reference: %w", e.err)
+				}
+				if len(info.tileIDs) <= maxHEIFTiles {
+					info.tileIDs = append(info.tileIDs, to)
+				}
+			}
 		case typ == "auxl" && from != info.primary:
 			for range n {
 				if e.id(v) == info.primary {
@@ -355,52 +373,91 @@ func abs64(x int64) int64 {
 
 // extractThumb writes thumbnail t of the file b as a HEIF file of its
 // own, whose primary picture it is, so that a decoder that reads only the
-// primary picture decodes the thumbnail. Its properties come along; the
-// primary's rotation and mirror too when the thumbnail has none, so the
-// thumbnail comes out upright as the primary would.
+// primary picture decodes the thumbnail. The primary's rotation and mirror
+// come along when the thumbnail has none, so the thumbnail comes out
+// upright as the primary would.
 func (info heifInfo) extractThumb(b []byte, t heifThumb) ([]byte, error) {
-	f := info.raw
-	if t.width <= 0 || t.height <= 0 {
-		// A decoder needs the item's own ispe; another item's would not
-		// come along into the new file.
-		return nil, fmt.Errorf("thumbnail %d: no image size property", t.id)
+	out, err := info.extractItem(b, t.id, t.width, t.height, "irot", "imir")
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail %w", err)
 	}
-	loc, ok := f.locs[t.id]
-	if !ok || loc.method != 0 || loc.dataRef != 0 || len(loc.extents) == 0 {
-		return nil, fmt.Errorf("thumbnail %d: no location in the file", t.id)
+	return out, nil
+}
+
+// itemData is the bytes of item id: its extents, from the file (method 0)
+// or from the meta box's idat (method 1).
+func (f heifFile) itemData(b []byte, id uint32) ([]byte, error) {
+	loc, ok := f.locs[id]
+	if !ok || loc.dataRef != 0 || len(loc.extents) == 0 {
+		return nil, fmt.Errorf("%d: no location in the file", id)
+	}
+	var src []byte
+	switch loc.method {
+	case 0:
+		src = b
+	case 1:
+		src = f.idat
+	default:
+		return nil, fmt.Errorf("%d: data built from other items", id)
 	}
 	var data []byte
 	for _, e := range loc.extents {
-		if e[1] == 0 || e[0] > uint64(len(b)) || e[1] > uint64(len(b))-e[0] {
-			return nil, fmt.Errorf("thumbnail %d: extent %d+%d outside the file", t.id, e[0], e[1])
+		if e[1] == 0 || e[0] > uint64(len(src)) || e[1] > uint64(len(src))-e[0] {
+			return nil, fmt.Errorf("%d: extent %d+%d outside the data", id, e[0], e[1])
 		}
-		data = append(data, b[e[0]:e[0]+e[1]]...)
+		data = append(data, src[e[0]:e[0]+e[1]]...)
+	}
+	return data, nil
+}
+
+// extractItem writes image item id (of size w x h, its own ispe) of the
+// file b as a HEIF file of its own, whose primary picture it is: for a
+// decoder that reads only the primary picture, a thumbnail or one tile of
+// a grid. The item's properties come along, and the primary's properties
+// of the types inherit when the item has none of those: a thumbnail takes
+// the primary's rotation, a tile its colour. Errors name the item, not
+// what it is to the caller.
+func (info heifInfo) extractItem(b []byte, id uint32, w, h int, inherit ...string) ([]byte, error) {
+	f := info.raw
+	if w <= 0 || h <= 0 {
+		// A decoder needs the item's own ispe; another item's would not
+		// come along into the new file.
+		return nil, fmt.Errorf("%d: no image size property", id)
+	}
+	if f.locs[id].method != 0 {
+		// Coded pictures are in the file; only a grid's few bytes of
+		// payload may be in idat, and are not written out here.
+		return nil, fmt.Errorf("%d: no location in the file", id)
+	}
+	data, err := f.itemData(b, id)
+	if err != nil {
+		return nil, err
 	}
 	var props [][]byte
 	own := map[string]bool{}
-	for _, idx := range f.assoc[t.id] {
+	for _, idx := range f.assoc[id] {
 		if idx < 1 || idx > len(f.props) {
-			return nil, fmt.Errorf("thumbnail %d: property %d of %d", t.id, idx, len(f.props))
+			return nil, fmt.Errorf("%d: property %d of %d", id, idx, len(f.props))
 		}
 		p := f.props[idx-1]
 		props = append(props, p)
 		own[string(p[4:8])] = true
 	}
-	if !own["irot"] && !own["imir"] {
+	if !slices.ContainsFunc(inherit, func(typ string) bool { return own[typ] }) {
 		for _, idx := range f.assoc[info.primary] {
 			if idx >= 1 && idx <= len(f.props) {
-				if p := f.props[idx-1]; string(p[4:8]) == "irot" || string(p[4:8]) == "imir" {
+				if p := f.props[idx-1]; slices.Contains(inherit, string(p[4:8])) {
 					props = append(props, p)
 				}
 			}
 		}
 	}
 	if len(props) > 127 {
-		return nil, fmt.Errorf("thumbnail %d: %d properties", t.id, len(props))
+		return nil, fmt.Errorf("%d: %d properties", id, len(props))
 	}
-	typ := f.types[t.id]
+	typ := f.types[id]
 	if len(typ) != 4 {
-		return nil, fmt.Errorf("thumbnail %d: no item type", t.id)
+		return nil, fmt.Errorf("%d: no item type", id)
 	}
 
 	var ipco, ipma []byte
@@ -435,7 +492,7 @@ func (info heifInfo) extractThumb(b []byte, t heifThumb) ([]byte, error) {
 	metaBox := box("meta", meta)
 	offset := len(out) + len(metaBox) + 8
 	if uint64(offset)+uint64(len(data)) > 1<<32-1 {
-		return nil, fmt.Errorf("thumbnail %d: too large", t.id)
+		return nil, fmt.Errorf("%d: too large", id)
 	}
 	binary.BigEndian.PutUint32(metaBox[8+ilocAt+14:], uint32(offset))
 	out = append(out, metaBox...)

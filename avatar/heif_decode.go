@@ -2,9 +2,11 @@ package avatar
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 
 	"github.com/gen2brain/avif"
 	"github.com/gen2brain/heic"
@@ -21,7 +23,11 @@ import (
 // plenty for a 128 px avatar, and the whole photo decoded would cost its
 // full size in the module's memory and every tile's decode. A thumbnail
 // that cannot be taken or decoded falls back to the primary picture.
-func decodeHEIF(f format, data []byte, hdr header, size int, crop bool) (image.Image, error) {
+//
+// A primary picture that is a grid of tiles, as phones write their photos,
+// is decoded a tile at a time (see decodeGrid), whatever its size: the
+// memory is a tile's, not the picture's.
+func decodeHEIF(ctx context.Context, f format, data []byte, hdr header, size int, crop bool) (image.Image, error) {
 	info := hdr.heif
 	pw, ph := info.raw.size(info.primary)
 	if t, ok := info.thumbFor(size, crop, pw, ph); ok {
@@ -30,6 +36,13 @@ func decodeHEIF(f format, data []byte, hdr header, size int, crop bool) (image.I
 				return img, nil
 			}
 		}
+	}
+	grid, err := info.decodeGrid(ctx, f, data, size, crop, wasmTiles(f), 1)
+	switch {
+	case err == nil:
+		return grid, nil
+	case !errors.Is(err, errGridUnsupported):
+		return nil, err
 	}
 	if px := int64(hdr.width) * int64(hdr.height); px > maxWasmPixels {
 		return nil, fmt.Errorf("avatar: %s %dx%d has no thumbnail of %d px and is over the %d pixels this server decodes whole: %w",
@@ -48,12 +61,26 @@ func decodeHEIF(f format, data []byte, hdr header, size int, crop bool) (image.I
 	return img, nil
 }
 
+// wasmTiles is decodeWasm for decodeGrid. Each decode instantiates the
+// module afresh, with linear memory of its own; collecting the garbage
+// before the next tile lets it reuse the last one's memory rather than add
+// to it. Measured on a 12 MP grid of 48 tiles of 512x512: peak RSS 59 MB
+// every time, against 62-78 MB without (the module's compiled code alone
+// takes it to 52), and no slower (2.27 s against 2.35).
+func wasmTiles(f format) tileDecoder {
+	return func(tile []byte) (image.Image, error) {
+		runtime.GC()
+		return decodeWasm(f, tile)
+	}
+}
+
 // maxWasmPixels bounds a HEIF picture decoded whole in WebAssembly, so
 // that one avatar stays within about 100 MB: measured on a single-frame
 // HEIC, peak RSS was 84 MB at 3 MP, 114 MB at 4.3 MP and 276 MB at 12 MP
 // (libde265's frame buffers, the output, its NRGBA copy, and the compiled
 // module). Phones' photos carry a thumbnail and never get here; a larger
-// one without is refused as too large, with advice to send a JPEG.
+// one without is refused as too large, with advice to send a JPEG, unless
+// it is a grid, which is decoded a tile at a time.
 const maxWasmPixels = 3_000_000
 
 // within reports whether img is at most w x h, either way round (a

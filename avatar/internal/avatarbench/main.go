@@ -5,6 +5,8 @@
 //	avatarbench time -impl I -n N FILE...      ms per picture, in-process
 //	avatarbench mem -impl I FILE               peak memory of one picture
 //	avatarbench rate -impl I -procs P FILE     pictures per second on P cores
+//	avatarbench grid -cols C -rows R -w W -h H OUT TILE...
+//	                                           a grid HEIC of the tiles, as phones write
 //
 // I is go or vips (package avatar's backends), imaging (plain decode,
 // imaging.Fill and PNG encode: what the pure-Go backend must beat), or
@@ -37,12 +39,13 @@ import (
 	"github.com/disintegration/imaging"
 
 	"mmsprofile/avatar"
+	"mmsprofile/avatar/internal/heifgrid"
 	"mmsprofile/avatar/internal/samplepic"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: avatarbench gen|time|mem|rate ...")
+		fmt.Fprintln(os.Stderr, "usage: avatarbench gen|time|mem|rate|grid ...")
 		os.Exit(2)
 	}
 	var err error
@@ -51,6 +54,8 @@ func main() {
 		err = gen(os.Args[2])
 	case "time", "mem", "rate":
 		err = measure(os.Args[1], os.Args[2:])
+	case "grid":
+		err = grid(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -302,4 +307,35 @@ func exif6() []byte {
 	seg := []byte{0xff, 0xe1, 0, 0}
 	binary.BigEndian.PutUint16(seg[2:], uint16(len(t)+2))
 	return append(seg, t...)
+}
+
+// grid writes a grid HEIC of the tiles (HEIF files of one picture each,
+// row by row), for the benchmarks' 12 MP phone photo: no encoder here
+// writes a grid.
+func grid(args []string) error {
+	fs := flag.NewFlagSet("grid", flag.ExitOnError)
+	var l heifgrid.Layout
+	fs.IntVar(&l.Cols, "cols", 8, "tiles across")
+	fs.IntVar(&l.Rows, "rows", 6, "tiles down")
+	fs.IntVar(&l.Width, "w", 4032, "picture width, the right column cropped to it")
+	fs.IntVar(&l.Height, "h", 3024, "picture height, the bottom row cropped to it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return fmt.Errorf("grid: want OUT and the tiles")
+	}
+	var tiles [][]byte
+	for _, name := range fs.Args()[1:] {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tiles = append(tiles, b)
+	}
+	out, err := heifgrid.Build(tiles, l)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(fs.Arg(0), out, 0o644)
 }
