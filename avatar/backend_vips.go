@@ -37,13 +37,63 @@ static int avatar_vips_init(int concurrency) {
 	return 0;
 }
 
+// avatar_rgba makes in 8-bit sRGB RGBA.
+static int avatar_rgba(VipsImage *in, VipsImage **out) {
+	VipsImage *rgb = NULL, *u8 = NULL;
+	int ret = -1;
+	if (vips_colourspace(in, &rgb, VIPS_INTERPRETATION_sRGB, NULL))
+		goto done;
+	if (rgb->BandFmt == VIPS_FORMAT_UCHAR) {
+		u8 = rgb;
+		g_object_ref(u8);
+	} else if (vips_cast_uchar(rgb, &u8, NULL))
+		goto done;
+	if (u8->Bands == 3) {
+		if (vips_bandjoin_const1(u8, out, 255.0, NULL))
+			goto done;
+	} else if (u8->Bands == 4) {
+		*out = u8;
+		g_object_ref(*out);
+	} else {
+		vips_error("avatar", "%d bands after conversion to sRGB", u8->Bands);
+		goto done;
+	}
+	ret = 0;
+done:
+	if (rgb) g_object_unref(rgb);
+	if (u8) g_object_unref(u8);
+	return ret;
+}
+
+// avatar_heif_rgba decodes a HEIF file of one picture (a grid's tile) to
+// 8-bit sRGB RGBA, whole: no shrink, no colour management, which come
+// after the tiles are put together. Truncated input fails. Not static:
+// heif_grid_vips.go declares and calls it.
+int avatar_heif_rgba(void *buf, size_t len, void **out, size_t *outlen, int *w, int *h) {
+	VipsImage *in = NULL, *rgba = NULL;
+	int ret = -1;
+	if (vips_heifload_buffer(buf, len, &in, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
+		goto done;
+	if (avatar_rgba(in, &rgba))
+		goto done;
+	*w = vips_image_get_width(rgba);
+	*h = vips_image_get_height(rgba);
+	*out = vips_image_write_to_memory(rgba, outlen);
+	if (*out)
+		ret = 0;
+done:
+	if (in) g_object_unref(in);
+	if (rgba) g_object_unref(rgba);
+	return ret;
+}
+
 // avatar_thumbnail shrinks on load (JPEG DCT scaling, WebP and HEIF scale
 // hints), resizes with Lanczos, turns by EXIF orientation, crops (CMYK
 // becomes sRGB on the way), then brings an embedded ICC profile's colours
 // to sRGB on the small result and makes 8-bit RGBA. Truncated input fails,
 // as in the Go decoders.
 static int avatar_thumbnail(void *buf, size_t len, int size, int crop, VipsImage **out, int *alpha) {
-	VipsImage *thumb = NULL, *managed = NULL, *rgb = NULL, *u8 = NULL, *rgba = NULL;
+	VipsImage *thumb = NULL, *managed = NULL, *rgba = NULL;
 	int ret = -1;
 	// Not thumbnail's export_profile: in 8.14 it also converts pictures
 	// without a profile, and shifts their colours (blue 21,20,220 came out
@@ -67,31 +117,14 @@ static int avatar_thumbnail(void *buf, size_t len, int size, int crop, VipsImage
 		managed = thumb;
 		g_object_ref(managed);
 	}
-	if (vips_colourspace(managed, &rgb, VIPS_INTERPRETATION_sRGB, NULL))
+	if (avatar_rgba(managed, &rgba))
 		goto done;
-	if (rgb->BandFmt == VIPS_FORMAT_UCHAR) {
-		u8 = rgb;
-		g_object_ref(u8);
-	} else if (vips_cast_uchar(rgb, &u8, NULL))
-		goto done;
-	if (u8->Bands == 3) {
-		if (vips_bandjoin_const1(u8, &rgba, 255.0, NULL))
-			goto done;
-	} else if (u8->Bands == 4) {
-		rgba = u8;
-		g_object_ref(rgba);
-	} else {
-		vips_error("avatar", "%d bands after conversion to sRGB", u8->Bands);
-		goto done;
-	}
 	*out = rgba;
 	rgba = NULL;
 	ret = 0;
 done:
 	if (thumb) g_object_unref(thumb);
 	if (managed) g_object_unref(managed);
-	if (rgb) g_object_unref(rgb);
-	if (u8) g_object_unref(u8);
 	if (rgba) g_object_unref(rgba);
 	return ret;
 }

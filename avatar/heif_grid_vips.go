@@ -3,47 +3,11 @@
 package avatar
 
 /*
-#cgo pkg-config: vips
 #include <stdlib.h>
 #include <vips/vips.h>
 
-// avatar_heif_rgba decodes a HEIF file of one picture (a grid's tile) to
-// 8-bit sRGB RGBA, whole: no shrink, no colour management, which come
-// after the tiles are put together. Truncated input fails.
-static int avatar_heif_rgba(void *buf, size_t len, void **out, size_t *outlen, int *w, int *h) {
-	VipsImage *in = NULL, *rgb = NULL, *u8 = NULL, *rgba = NULL;
-	int ret = -1;
-	if (vips_heifload_buffer(buf, len, &in, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
-		goto done;
-	if (vips_colourspace(in, &rgb, VIPS_INTERPRETATION_sRGB, NULL))
-		goto done;
-	if (rgb->BandFmt == VIPS_FORMAT_UCHAR) {
-		u8 = rgb;
-		g_object_ref(u8);
-	} else if (vips_cast_uchar(rgb, &u8, NULL))
-		goto done;
-	if (u8->Bands == 3) {
-		if (vips_bandjoin_const1(u8, &rgba, 255.0, NULL))
-			goto done;
-	} else if (u8->Bands == 4) {
-		rgba = u8;
-		g_object_ref(rgba);
-	} else {
-		vips_error("avatar", "%d bands after conversion to sRGB", u8->Bands);
-		goto done;
-	}
-	*w = vips_image_get_width(rgba);
-	*h = vips_image_get_height(rgba);
-	*out = vips_image_write_to_memory(rgba, outlen);
-	if (*out)
-		ret = 0;
-done:
-	if (in) g_object_unref(in);
-	if (rgb) g_object_unref(rgb);
-	if (u8) g_object_unref(u8);
-	if (rgba) g_object_unref(rgba);
-	return ret;
-}
+// In backend_vips.go, beside the conversion it shares with the thumbnail.
+int avatar_heif_rgba(void *buf, size_t len, void **out, size_t *outlen, int *w, int *h);
 */
 import "C"
 
