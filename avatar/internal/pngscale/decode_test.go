@@ -34,7 +34,7 @@ func specs() []spec {
 					s.npal = min(1<<k.depth, 13)
 				}
 				if trns {
-					v := byte(1<<min(k.depth, 8) - 1) / 3
+					v := byte(1<<min(k.depth, 8)-1) / 3
 					switch k.ctype {
 					case 0:
 						s.trns = []byte{0, v}
