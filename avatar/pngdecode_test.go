@@ -1,10 +1,14 @@
 package avatar
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
+	"image/jpeg"
 	"testing"
 )
 
@@ -69,6 +73,49 @@ func TestPNGStreamedErrors(t *testing.T) {
 			_, err := Standard{Backend: be, Size: 64}.Make(context.Background(), b)
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("%s, %s: %v, want ErrCorrupt", be, name, err)
+			}
+		}
+	}
+}
+
+// TestPNGICC is TestICCToSRGBLarge for a PNG: quadrants in Adobe RGB
+// numbers with the profile in an iCCP chunk, large enough to be averaged
+// down by pngscale. The vips build brings the colours to sRGB, as
+// libvips did for large PNGs before pngscale; the pure-Go build manages
+// no colour, for PNG as for JPEG.
+func TestPNGICC(t *testing.T) {
+	src := readTestdata(t, "quadrants-adobergb.jpg")
+	small, err := jpeg.Decode(bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const side = 768
+	big := image.NewNRGBA(image.Rect(0, 0, side, side))
+	sb := small.Bounds()
+	for q := range 4 {
+		qx, qy := q%2, q/2
+		c := small.At(sb.Dx()/4+qx*sb.Dx()/2, sb.Dy()/4+qy*sb.Dy()/2)
+		draw.Draw(big, image.Rect(qx*side/2, qy*side/2, (qx+1)*side/2, (qy+1)*side/2), &image.Uniform{c}, image.Point{}, draw.Src)
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(jpegICC(src))
+	zw.Close()
+	data := withPNGChunk(encodePNGTest(t, big), "iCCP", append([]byte("Adobe RGB\x00\x00"), z.Bytes()...))
+	for _, be := range Backends() {
+		std := Standard{Backend: be, Size: 64}
+		got, err := std.Make(context.Background(), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := checkAvatar(t, std, got, 64)
+		tol := 100
+		if be == "vips" {
+			tol = 12
+		}
+		for _, p := range []image.Point{{12, 12}, {52, 12}, {12, 52}, {52, 52}} {
+			if c, want := out.NRGBAAt(p.X, p.Y), quadrantAt(p.X, p.Y, 64, 64); !near(c, want, tol) {
+				t.Errorf("%s: pixel %v = %v, want %v within %d", be, p, c, want, tol)
 			}
 		}
 	}
