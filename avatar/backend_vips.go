@@ -170,6 +170,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -234,8 +235,17 @@ func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header,
 			return sc, nil
 		}
 	}
-	if f == formatPNG && int64(hdr.width)*int64(hdr.height) <= pngInGoPixels {
-		return goBackend{}.scale(ctx, f, data, hdr, size, crop)
+	if f == formatPNG {
+		// Only what pngscale does not read goes on to libvips.
+		sc, err := scalePNGInGo(data, hdr, size, crop)
+		if err == nil {
+			if err := ctx.Err(); err != nil {
+				return scaled{}, fmt.Errorf("avatar: %w", err)
+			}
+		}
+		if !errors.Is(err, ErrUnsupported) {
+			return sc, err
+		}
 	}
 	if f == formatHEIC || f == formatAVIF {
 		if sc, ok, err := scaleGrid(ctx, f, data, hdr, size, crop); ok {
@@ -278,13 +288,32 @@ func (vipsBackend) scale(ctx context.Context, f format, data []byte, hdr header,
 	return scaled{img: img, opaque: alpha == 0}, nil
 }
 
-// pngInGoPixels is the largest PNG the vips build hands to Go's decoder.
-// Measured (scripts/bench-avatar.sh, a 1600x1200 RGBA PNG): Go's
-// image/png and the resize take 72 ms where libvips' thumbnail takes 114,
-// both bound by inflate (Go's zlib alone 68 ms, C zlib 63). Go holds the
-// whole picture, 4 bytes a pixel, where libvips streams it: above 4 MP
-// (16 MB of pixels) the memory matters more than the time.
-const pngInGoPixels = 4 << 20
+// scalePNGInGo makes the avatar of a PNG through pngscale, which streams
+// it and averages it down as it goes, at any size. Measured
+// (scripts/bench-avatar.sh, load 0-1): libvips is faster on 12 MP PNGs
+// (C zlib: 8-bit RGB 250 ms vs 325, 16-bit RGBA 592 vs 803) but holds
+// far more (peak RSS 66.7 vs 58.1 MB, 114.9 vs 72.1, the file included);
+// memory wins while the time stays under a second. At 1600x1200 RGBA and
+// for a palette pngscale is also faster (66 vs 77 ms, 77 vs 86). An
+// embedded ICC profile is then applied by libvips to the small result, as
+// avatar_thumbnail does to its own and scaleJPEGInGo to a JPEG's.
+// Errors are pngscale's (a PNG cut short is refused, as libvips'
+// fail_on=truncated does), but for ErrUnsupported, which leaves the
+// picture to libvips.
+func scalePNGInGo(data []byte, hdr header, size int, crop bool) (scaled, error) {
+	pic, err := decodeScaledPNG(data, hdr.config, pngScaleFor(hdr.config, size, crop))
+	if err != nil {
+		return scaled{}, err
+	}
+	sc := shapeDecoded(formatPNG, data, pic.Image, size, crop)
+	if pic.ICC != nil {
+		if managed, err := iccToSRGB(sc.img, pic.ICC); err == nil {
+			sc.img = managed
+		}
+		// A broken or mismatched profile is ignored, as for JPEG.
+	}
+	return sc, nil
+}
 
 // scaleJPEGInGo makes the avatar of a JPEG through jpegscale wherever a
 // DCT scale applies: measured (scripts/bench-avatar.sh), it beats libjpeg's

@@ -16,7 +16,9 @@
 # Each round runs every contender on every file back to back, so they share
 # the machine's load; a contender's number is its best round (in-process:
 # the median of N runs after a warm-up; commands: the mean of N runs).
-# Then peak memory for one 12 MP picture, and pictures/s on 2 cores.
+# Then peak memory for one 12 MP picture (JPEG; PNG as 8-bit RGB, 16-bit
+# RGBA and a palette, each over the default 10 MB input budget, which
+# avatarbench lifts), and pictures/s on 2 cores.
 #
 #   scripts/bench-avatar.sh                  # N=5 ROUNDS=3 D=3s
 #   N=10 ROUNDS=5 AVATAR_BENCH_DIR=/tmp/x scripts/bench-avatar.sh
@@ -43,12 +45,13 @@ fi
 have() { command -v "$1" >/dev/null 2>&1; }
 
 "$dir/bench-go" gen "$dir"
-files="1280x960.jpg 4000x3000.jpg 4000x3000-exif6.jpg 1600x1200-alpha.png"
+pngs="1600x1200-alpha.png 4000x3000-rgb.png 4000x3000-rgba16.png 4000x3000-palette.png"
+files="1280x960.jpg 4000x3000.jpg 4000x3000-exif6.jpg $pngs"
 if [ -x "$CONVERT" ]; then
 	for p in 1280x960 4000x3000; do
 		"$CONVERT" "$dir/$p.jpg" -interlace JPEG -quality 90 "$dir/$p-prog.jpg"
 	done
-	files="1280x960.jpg 1280x960-prog.jpg 4000x3000.jpg 4000x3000-prog.jpg 4000x3000-exif6.jpg 1600x1200-alpha.png"
+	files="1280x960.jpg 1280x960-prog.jpg 4000x3000.jpg 4000x3000-prog.jpg 4000x3000-exif6.jpg $pngs"
 fi
 
 # ms_per_op N CMD...: wall time of N runs of CMD, in ms per run.
@@ -164,7 +167,7 @@ echo "(bestIM/djpeg under 2: libjpeg-turbo's decode alone is over half ImageMagi
 
 echo
 echo "peak resident memory, MB (VmHWM of a process after a 64 px warm-up -> after one picture)"
-for f in 4000x3000.jpg 4000x3000-prog.jpg; do
+for f in 4000x3000.jpg 4000x3000-prog.jpg 4000x3000-rgb.png 4000x3000-rgba16.png 4000x3000-palette.png; do
 	[ -f "$dir/$f" ] || continue
 	echo "go   $(cd "$dir" && "$dir/bench-go" mem -impl go "$f")"
 	[ -n "$vips" ] && echo "vips $(cd "$dir" && "$dir/bench-vips" mem -impl vips "$f")"

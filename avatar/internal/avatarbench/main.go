@@ -22,6 +22,9 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"image/color"
+	"image/color/palette"
+	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -71,7 +74,8 @@ type make128 func(data []byte) ([]byte, error)
 func contender(impl string) (make128, error) {
 	switch impl {
 	case "go", "vips":
-		std := avatar.Standard{Backend: impl, MinDetail: -1}
+		// The 12 MP PNGs are over the default input budget (10 MB).
+		std := avatar.Standard{Backend: impl, MinDetail: -1, MaxInputBytes: 64 << 20}
 		if err := std.Check(); err != nil {
 			return nil, err
 		}
@@ -258,7 +262,8 @@ func rateOne(mk make128, name string, data []byte, procs int, dur time.Duration)
 // gen writes the pictures the issue names: camera-like JPEGs at 1.2 and
 // 12 MP (baseline; the script makes the progressive ones with ImageMagick),
 // one carrying EXIF orientation 6 as a phone held upright writes it, and
-// a PNG with alpha.
+// PNGs: one with alpha, and 12 MP ones in 8-bit RGB, 16-bit RGBA and a
+// palette.
 func gen(dir string) error {
 	write := func(name string, b []byte) error { return os.WriteFile(filepath.Join(dir, name), b, 0o644) }
 	for _, sz := range []struct {
@@ -298,7 +303,36 @@ func gen(dir string) error {
 	if err := png.Encode(&buf, nrgba); err != nil {
 		return err
 	}
-	return write("1600x1200-alpha.png", buf.Bytes())
+	if err := write("1600x1200-alpha.png", buf.Bytes()); err != nil {
+		return err
+	}
+	// 12 MP PNGs (issue 19): the photo as 8-bit RGB, as 16-bit RGBA with
+	// the sticker's vignette, and in a 256-colour palette.
+	photo := samplepic.Photo(4000, 3000, 2024)
+	rgba64 := image.NewNRGBA64(photo.Rect)
+	pal := image.NewPaletted(photo.Rect, palette.Plan9)
+	draw.Draw(pal, pal.Rect, photo, image.Point{}, draw.Src)
+	for y := range 3000 {
+		for x := range 4000 {
+			c := photo.RGBAAt(x, y)
+			dx, dy := float64(x-2000)/2000, float64(y-1500)/1500
+			a := uint16(65535 * math.Max(0, math.Min(1, 1.6-1.2*math.Hypot(dx, dy))))
+			rgba64.SetNRGBA64(x, y, color.NRGBA64{uint16(c.R)*257 + uint16(x%257), uint16(c.G) * 257, uint16(c.B) * 257, a})
+		}
+	}
+	for _, p := range []struct {
+		name string
+		img  image.Image
+	}{{"4000x3000-rgb.png", photo}, {"4000x3000-rgba16.png", rgba64}, {"4000x3000-palette.png", pal}} {
+		buf.Reset()
+		if err := png.Encode(&buf, p.img); err != nil {
+			return err
+		}
+		if err := write(p.name, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // exif6 is an APP1 segment with only Orientation = 6, big-endian.
