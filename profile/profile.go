@@ -89,16 +89,19 @@ func New(store Store, imager Imager, rules Rules, log *slog.Logger) *Service {
 }
 
 // Receive applies one MMS. It returns nil once everything it changes (an
-// update, a link, the replies it owes) is committed.
+// update, a link, the replies it owes) is committed. Its record in the
+// inbound log is committed with the update it makes, when it makes one,
+// and on its own otherwise.
 func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
-	in := storage.Inbound{Source: string(msg.Transport), Key: msg.Key, Sender: msg.Sender, Received: msg.Received}
+	rcpt := &receipt{Inbound: storage.Inbound{Source: string(msg.Transport), Key: msg.Key, Sender: msg.Sender, Received: msg.Received}}
+	in := &rcpt.Inbound
 	if in.Sender == "" {
 		in.Sender = msg.SenderRaw
 	}
 	if in.Received.IsZero() {
 		in.Received = s.now()
 	}
-	err := s.receive(ctx, msg, &in)
+	err := s.receive(ctx, msg, rcpt)
 	switch r, refused := mmsbridge.AsRefusal(err); {
 	case err == nil:
 		if in.Outcome == "" {
@@ -109,14 +112,25 @@ func (s *Service) Receive(ctx context.Context, msg *mmsbridge.Message) error {
 	default:
 		in.Outcome, in.Reason = "failed", err.Error()
 	}
-	if lerr := s.store.LogInbound(context.WithoutCancel(ctx), in); lerr != nil {
-		s.log.Warn("inbound log", "err", lerr)
+	if !rcpt.committed {
+		if lerr := s.store.LogInbound(context.WithoutCancel(ctx), *in); lerr != nil {
+			s.log.Warn("inbound log", "err", lerr)
+		}
 	}
 	s.log.Info("mms", "transport", in.Source, "key", in.Key, "sender", redact.MaskNumber(in.Sender), "jid", in.JID, "outcome", in.Outcome, "reason", in.Reason)
 	return err
 }
 
-func (s *Service) receive(ctx context.Context, msg *mmsbridge.Message, in *storage.Inbound) error {
+// receipt is the inbound record of the MMS being received.
+type receipt struct {
+	storage.Inbound
+	// committed: the record went into the inbound log with the update,
+	// in its transaction, and is not to be logged again.
+	committed bool
+}
+
+func (s *Service) receive(ctx context.Context, msg *mmsbridge.Message, r *receipt) error {
+	in := &r.Inbound
 	// A phone number, or (by mail) a personal address the e-mail bridge
 	// has authenticated: someone who mails photos from their phone's mail
 	// app links that address the way others link a number.
@@ -166,21 +180,26 @@ func (s *Service) receive(ctx context.Context, msg *mmsbridge.Message, in *stora
 		}
 		return mmsbridge.Refuse(mmsbridge.ReasonUnknownSender, "number %s is not linked to an XMPP account", msg.Sender)
 	}
-	return s.update(ctx, msg, link)
+	return s.update(ctx, msg, link, r)
 }
 
 // update applies an MMS from a linked number to its account.
-func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link storage.Link) error {
-	ok, wait, err := s.store.Allow(ctx, "updates:"+msg.Sender, perHour(s.rules.UpdatesPerHour), s.now())
+//
+// The sender's token for the hourly limit is taken in the update's commit,
+// with its inbound record: one transaction for an accepted MMS. A read of
+// the bucket first refuses a sender past the limit before any picture is
+// decoded; the commit decides, so of two MMS racing for the last token
+// one is refused. What is refused for its content (or delivered twice)
+// takes its token on its own, as before, so a flood of those is limited
+// too.
+func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link storage.Link, r *receipt) error {
+	limit := storage.Take{Key: "updates:" + msg.Sender, Rate: perHour(s.rules.UpdatesPerHour), At: s.now()}
+	ok, wait, err := s.store.Check(ctx, limit.Key, limit.Rate, limit.At)
 	if err != nil {
 		return fmt.Errorf("profile: rate limit: %w", err)
 	}
 	if !ok {
-		text := fmt.Sprintf("Too many updates from this phone; try again in %s.", roundUp(wait))
-		if err := s.reply(ctx, msg, link.JID, text); err != nil {
-			return err
-		}
-		return mmsbridge.Refuse(mmsbridge.ReasonDenied, "%s", text)
+		return s.tooMany(ctx, msg, link.JID, wait)
 	}
 	prefs, err := s.store.Prefs(ctx, link.JID)
 	if err != nil {
@@ -282,6 +301,9 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		s.log.Info("parts of an mms left out", "jid", link.JID, "why", strings.Join(notes, "; "))
 	}
 	if u.Avatar == nil && u.Status == "" && u.Nick == "" && prof.VCard == nil && !contacts {
+		if err := s.spend(ctx, msg, link.JID, limit); err != nil {
+			return err
+		}
 		if skipped != nil {
 			// Nothing usable: refused as before, with the picture's reason.
 			text := "the picture cannot be used: " + refusalText(skipped.err)
@@ -312,17 +334,52 @@ func (s *Service) update(ctx context.Context, msg *mmsbridge.Message, link stora
 		u.Entries = append(u.Entries, outbox.MessageEntry(link.JID, textUpdated(u, prof.VCard != nil, msg.Sender, notes)))
 	}
 
+	rec := r.Inbound
+	rec.Outcome = "accepted"
+	u.Inbound, u.Limit = &rec, &limit
 	committing := trace.StartRegion(ctx, "profile.commit")
 	id, err := s.store.CommitUpdate(ctx, u)
 	committing.End()
+	var limited *storage.LimitError
 	switch {
 	case errors.Is(err, storage.ErrDuplicate):
 		s.log.Debug("duplicate delivery ignored", "jid", link.JID, "key", u.Key, "update", id)
+		// As any delivery, it costs the sender a token; it is answered as
+		// accepted all the same, for it is committed.
+		if _, _, err := s.store.Allow(ctx, limit.Key, limit.Rate, limit.At); err != nil {
+			s.log.Warn("rate limit", "err", err)
+		}
 		return nil
+	case errors.As(err, &limited):
+		return s.tooMany(ctx, msg, link.JID, limited.Retry)
 	case err != nil:
 		return fmt.Errorf("profile: commit update for %s: %w", link.JID, err)
 	}
+	r.committed = true
 	return nil
+}
+
+// spend takes the sender's token for an MMS that commits no update, and
+// refuses it as too many when there is none left.
+func (s *Service) spend(ctx context.Context, msg *mmsbridge.Message, jid string, limit storage.Take) error {
+	ok, wait, err := s.store.Allow(ctx, limit.Key, limit.Rate, limit.At)
+	if err != nil {
+		return fmt.Errorf("profile: rate limit: %w", err)
+	}
+	if !ok {
+		return s.tooMany(ctx, msg, jid, wait)
+	}
+	return nil
+}
+
+// tooMany refuses an MMS past the sender's hourly limit, and tells the
+// phone when to try again.
+func (s *Service) tooMany(ctx context.Context, msg *mmsbridge.Message, jid string, wait time.Duration) error {
+	text := fmt.Sprintf("Too many updates from this phone; try again in %s.", roundUp(wait))
+	if err := s.reply(ctx, msg, jid, text); err != nil {
+		return err
+	}
+	return mmsbridge.Refuse(mmsbridge.ReasonDenied, "%s", text)
 }
 
 // tellRefusal lets both ends know why an MMS from a linked number did not

@@ -18,6 +18,10 @@ var (
 	ErrNotFound  = errors.New("not found")
 	ErrConflict  = errors.New("already linked")
 	ErrDuplicate = errors.New("duplicate delivery")
+	// ErrLimited: an Update's Limit found its bucket empty, so nothing
+	// was committed. The error is a *LimitError, which says how long
+	// until a token is back.
+	ErrLimited = errors.New("rate limited")
 	// ErrSchemaTooNew: the database was migrated by a newer mmsprofile.
 	ErrSchemaTooNew = errors.New("database schema is newer than this program")
 )
@@ -145,7 +149,38 @@ type Update struct {
 	// Entries are committed in the same transaction. When Avatar is set
 	// and no KindAvatar entry is given, one is added (coalescing).
 	Entries []Entry
+	// Inbound, when set, is the delivery's row in the inbound log,
+	// written in the same transaction: the update and its record are
+	// committed together or not at all. A duplicate writes neither.
+	Inbound *Inbound
+	// Limit, when set, is a token taken in the same transaction from the
+	// bucket it names (as Limiter.Allow would). When the bucket is empty
+	// nothing is committed and CommitUpdate returns a *LimitError. A
+	// duplicate takes no token: it is answered ErrDuplicate first.
+	Limit *Take
 }
+
+// Take is one token to take from a bucket: Key's, at Rate, at At.
+type Take struct {
+	Key  string
+	Rate Rate
+	At   time.Time
+}
+
+// LimitError is CommitUpdate's refusal of an Update whose Limit found its
+// bucket empty; errors.Is(err, ErrLimited) holds for it.
+type LimitError struct {
+	Key string
+	// Retry is how long until the bucket has a token again.
+	Retry time.Duration
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s: bucket %s is empty for %v", ErrLimited, e.Key, e.Retry)
+}
+
+// Is makes errors.Is(err, ErrLimited) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimited }
 
 // UpdateRecord is a committed update as the account owner sees it.
 type UpdateRecord struct {
@@ -278,9 +313,12 @@ type Preferences interface {
 // Updates are the accepted changes to accounts: committed with what is to
 // be published of them, and read back.
 type Updates interface {
-	// CommitUpdate stores u, the account's profile and u's entries in one
-	// transaction and returns the update's id. A delivery already
-	// committed returns its first id and ErrDuplicate, and changes nothing.
+	// CommitUpdate stores u, the account's profile, u's entries, its
+	// inbound record and its rate-limit token in one transaction and
+	// returns the update's id. A delivery already committed returns its
+	// first id and ErrDuplicate, and changes nothing. When u.Limit's
+	// bucket is empty it returns a *LimitError (ErrLimited), and changes
+	// nothing.
 	CommitUpdate(ctx context.Context, u Update) (int64, error)
 	// Enqueue commits entries that belong to no update (chat messages,
 	// replies to phones).
@@ -343,6 +381,10 @@ type Limiter interface {
 	// empty it returns false and how long until a token is back. Buckets
 	// survive restarts.
 	Allow(ctx context.Context, key string, r Rate, now time.Time) (bool, time.Duration, error)
+	// Check answers what Allow would at now, and takes nothing: a read,
+	// for refusing early what a later Allow (or an Update's Limit) would
+	// refuse. It decides nothing under concurrency; the take does.
+	Check(ctx context.Context, key string, r Rate, now time.Time) (bool, time.Duration, error)
 }
 
 // Maintenance is what operating the database needs: its health, its

@@ -1,6 +1,7 @@
 package mm7
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -48,12 +49,25 @@ var errCorrupt = errors.New("corrupt MIME")
 // maxParts parts (errLimit) and reports a body that ends before its close
 // delimiter (errCorrupt). The parts read before an error are returned too,
 // so that the caller can still echo the TransactionID.
-func readMultipart(body io.Reader, boundary string, maxParts int) ([]*rawPart, error) {
+//
+// scratch, when not nil, is a buffer to read parts into, kept for the next
+// call: no part's body refers to it once readMultipart returns.
+func readMultipart(body []byte, boundary string, maxParts int, scratch *[]byte) ([]*rawPart, error) {
 	if boundary == "" {
 		return nil, fmt.Errorf("multipart without boundary: %w", errCorrupt)
 	}
-	mr := multipart.NewReader(body, boundary)
-	var parts []*rawPart
+	if scratch == nil {
+		scratch = new([]byte)
+	}
+	if cap(*scratch) < len(body) {
+		// No part outgrows the body it is in.
+		*scratch = make([]byte, 0, len(body))
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	var (
+		parts []*rawPart
+		from  int // where in body the next part's bytes may start
+	)
 	for {
 		p, err := mr.NextRawPart()
 		if err == io.EOF {
@@ -68,13 +82,58 @@ func readMultipart(body io.Reader, boundary string, maxParts int) ([]*rawPart, e
 		if len(parts) >= maxParts {
 			return parts, fmt.Errorf("more than %d parts: %w", maxParts, ErrLimit)
 		}
-		raw, err := io.ReadAll(p)
+		raw, err := readInto(p, *scratch)
+		*scratch = raw[:0]
 		if err != nil {
 			return parts, fmt.Errorf("read part %d body: %w: %w", len(parts)+1, errCorrupt, err)
 		}
 		rp := &rawPart{header: p.Header}
 		rp.mediaType, rp.params = lenient.MediaType(p.Header.Get("Content-Type"))
 		rp.body = lenient.Transfer(raw, p.Header.Get("Content-Transfer-Encoding"))
+		if len(rp.body) > 0 && &rp.body[0] == &raw[0] {
+			// Not decoded (identity, 7bit, binary…): raw is scratch,
+			// which the next part overwrites. The same bytes are in
+			// body, which outlives the parts: any stretch of body equal
+			// to raw will do, and the part's own is the first one after
+			// the previous part.
+			if i := bytes.Index(body[from:], raw); i >= 0 {
+				rp.body = body[from+i : from+i+len(raw) : from+i+len(raw)]
+				from += i + len(raw)
+			} else {
+				rp.body = bytes.Clone(raw)
+			}
+		}
 		parts = append(parts, rp)
+	}
+}
+
+// maxSizeHint bounds the memory a declared size makes readAll take before
+// the bytes arrive: beyond it the buffer grows as they do.
+const maxSizeHint = 2 << 20
+
+// readAll is io.ReadAll into a buffer sized for the size announced (a
+// Content-Length, a bytes.Reader's Len), so that a body of known size is
+// read with one allocation and no copy; 0 or less announces nothing.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	// One byte more, to see the end without growing.
+	return readInto(r, make([]byte, 0, min(max(size, 0), maxSizeHint)+1))
+}
+
+// readInto reads r to its end into buf's memory, growing it only past its
+// capacity, and returns what was read.
+func readInto(r io.Reader, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package mm7
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -25,7 +24,11 @@ import (
 // can echo it; its Message and Report are then nil and must not be used.
 func Parse(contentType string, body io.Reader, lim Limits) (*Request, error) {
 	lim = lim.withDefaults()
-	data, err := io.ReadAll(io.LimitReader(body, lim.MaxBytes+1))
+	size := int64(0)
+	if l, ok := body.(interface{ Len() int }); ok {
+		size = min(int64(l.Len()), lim.MaxBytes+1)
+	}
+	data, err := readAll(io.LimitReader(body, lim.MaxBytes+1), size)
 	if err != nil {
 		return nil, fail(StatusMessageFormatCorrupt, err, "request body could not be read")
 	}
@@ -46,6 +49,9 @@ func parseBytes(contentType string, data []byte, lim Limits) (*Request, error) {
 type parser struct {
 	lim   Limits
 	parts int // MIME parts seen so far, all levels
+	// scratch is where parts are read, at every level in turn (see
+	// readMultipart).
+	scratch []byte
 }
 
 func (p *parser) parse(contentType string, data []byte) (*Request, error) {
@@ -61,7 +67,7 @@ func (p *parser) parse(contentType string, data []byte) (*Request, error) {
 			// sender did not frame; refuse instead.
 			return nil, fail(StatusValidationError, errCorrupt, "multipart body without boundary: SOAP envelope cannot be located")
 		}
-		parts, err := readMultipart(bytes.NewReader(data), params["boundary"], p.lim.MaxParts)
+		parts, err := readMultipart(data, params["boundary"], p.lim.MaxParts, &p.scratch)
 		p.parts = len(parts)
 		mimeErr = err
 		root = pickRoot(parts, cleanID(params["start"]))
@@ -409,7 +415,7 @@ func (p *parser) walk(e *rawPart, level int, leaves *[]*rawPart) error {
 	if level > p.lim.MaxMIMEDepth {
 		return fail(StatusContentRefused, ErrLimit, "MIME content nested deeper than %d levels", p.lim.MaxMIMEDepth)
 	}
-	kids, err := readMultipart(bytes.NewReader(e.body), e.params["boundary"], p.lim.MaxParts-p.parts)
+	kids, err := readMultipart(e.body, e.params["boundary"], p.lim.MaxParts-p.parts, &p.scratch)
 	p.parts += len(kids)
 	if err != nil {
 		if errors.Is(err, ErrLimit) {

@@ -44,7 +44,7 @@ func readSubmitResponse(httpStatus int, contentType string, body []byte) (submit
 	mt, params := lenient.MediaType(contentType)
 	if strings.HasPrefix(mt, "multipart/") {
 		// SOAP with attachments in an answer is rare, but allowed.
-		parts, err := readMultipart(bytes.NewReader(body), params["boundary"], 8)
+		parts, err := readMultipart(body, params["boundary"], 8, nil)
 		root := pickRoot(parts, cleanID(params["start"]))
 		if root == nil {
 			return unreadable("answer is multipart without a SOAP part", err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,34 +15,62 @@ import (
 // storage.GCRA. The row is locked (FOR UPDATE) from read to write, so
 // takers on any node never spend the same token.
 func (s *Store) Allow(ctx context.Context, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
-	if r.Per <= 0 || r.Burst < 1 {
-		return false, 0, fmt.Errorf("postgres: allow %s: invalid rate %v per token, burst %d", key, r.Per, r.Burst)
+	if err := validRate(r); err != nil {
+		return false, 0, fmt.Errorf("postgres: allow %s: %w", key, err)
 	}
 	var (
 		ok    bool
 		after time.Duration
 	)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		// tat 0 is a full bucket. Created first so that there is a row
-		// to lock even for the first takers of a key.
-		_, err := tx.Exec(ctx, `INSERT INTO rate_buckets (key, tat) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING`, key)
-		if err != nil {
-			return err
-		}
-		var tat int64
-		if err := tx.QueryRow(ctx, `SELECT tat FROM rate_buckets WHERE key = $1 FOR UPDATE`, key).Scan(&tat); err != nil {
-			return err
-		}
-		var next int64
-		ok, next, after = storage.GCRA(tat, now, r)
-		if !ok {
-			return nil
-		}
-		_, err = tx.Exec(ctx, `UPDATE rate_buckets SET tat = $2 WHERE key = $1`, key, next)
+		var err error
+		ok, after, err = take(ctx, tx, key, r, now)
 		return err
 	})
 	if err != nil {
 		return false, 0, fmt.Errorf("postgres: allow %s: %w", key, err)
 	}
 	return ok, after, nil
+}
+
+// Check answers what Allow would, from a plain read that locks nothing.
+func (s *Store) Check(ctx context.Context, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
+	if err := validRate(r); err != nil {
+		return false, 0, fmt.Errorf("postgres: check %s: %w", key, err)
+	}
+	var tat int64
+	err := s.pool.QueryRow(ctx, `SELECT tat FROM rate_buckets WHERE key = $1`, key).Scan(&tat)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return false, 0, fmt.Errorf("postgres: check %s: %w", key, err)
+	}
+	ok, _, after := storage.GCRA(tat, now, r)
+	return ok, after, nil
+}
+
+// take takes one token from bucket key in tx, holding the bucket's row
+// lock until tx ends. Refused, it changes nothing.
+func take(ctx context.Context, tx pgx.Tx, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
+	// tat 0 is a full bucket. Created first so that there is a row to
+	// lock even for the first takers of a key.
+	_, err := tx.Exec(ctx, `INSERT INTO rate_buckets (key, tat) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING`, key)
+	if err != nil {
+		return false, 0, err
+	}
+	var tat int64
+	if err := tx.QueryRow(ctx, `SELECT tat FROM rate_buckets WHERE key = $1 FOR UPDATE`, key).Scan(&tat); err != nil {
+		return false, 0, err
+	}
+	ok, next, after := storage.GCRA(tat, now, r)
+	if !ok {
+		return false, after, nil
+	}
+	_, err = tx.Exec(ctx, `UPDATE rate_buckets SET tat = $2 WHERE key = $1`, key, next)
+	return err == nil, 0, err
+}
+
+func validRate(r storage.Rate) error {
+	if r.Per <= 0 || r.Burst < 1 {
+		return fmt.Errorf("invalid rate %v per token, burst %d", r.Per, r.Burst)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"mmsprofile/storage"
 )
@@ -18,6 +19,11 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 	entries, err := storage.UpdateEntries(u)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
+	}
+	if u.Limit != nil {
+		if err := validRate(u.Limit.Rate); err != nil {
+			return 0, fmt.Errorf("postgres: commit update %s/%s: limit %s: %w", u.Source, u.Key, u.Limit.Key, err)
+		}
 	}
 	now := time.Now()
 	received := u.Received
@@ -48,6 +54,22 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 		}
 		if err := lockAccounts(ctx, tx, u.JID, entries); err != nil {
 			return err
+		}
+		// After the account locks, so that commits lock in one order:
+		// the delivery's key, its accounts, its bucket.
+		if l := u.Limit; l != nil {
+			ok, retry, err := take(ctx, tx, l.Key, l.Rate, l.At)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return &storage.LimitError{Key: l.Key, Retry: retry}
+			}
+		}
+		if u.Inbound != nil {
+			if err := logInbound(ctx, tx, *u.Inbound); err != nil {
+				return err
+			}
 		}
 		if a := u.Avatar; a != nil {
 			_, err := tx.Exec(ctx, `INSERT INTO avatars (id, type, width, height, data)
@@ -293,14 +315,23 @@ func (s *Store) RecentUpdates(ctx context.Context, jid string, limit int) ([]sto
 
 // LogInbound records one received message and its outcome.
 func (s *Store) LogInbound(ctx context.Context, in storage.Inbound) error {
-	if in.Received.IsZero() {
-		in.Received = time.Now()
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		in.Source, in.Key, in.Sender, in.JID, in.Outcome, in.Reason, in.Received)
-	if err != nil {
+	if err := logInbound(ctx, s.pool, in); err != nil {
 		return fmt.Errorf("postgres: log inbound %s/%s: %w", in.Source, in.Key, err)
 	}
 	return nil
+}
+
+// execer is what both the pool and a transaction can run.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func logInbound(ctx context.Context, db execer, in storage.Inbound) error {
+	if in.Received.IsZero() {
+		in.Received = time.Now()
+	}
+	_, err := db.Exec(ctx, `INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		in.Source, in.Key, in.Sender, in.JID, in.Outcome, in.Reason, in.Received)
+	return err
 }

@@ -17,6 +17,11 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: commit update %s/%s: %w", u.Source, u.Key, err)
 	}
+	if u.Limit != nil {
+		if err := validRate(u.Limit.Rate); err != nil {
+			return 0, fmt.Errorf("sqlite: commit update %s/%s: limit %s: %w", u.Source, u.Key, u.Limit.Key, err)
+		}
+	}
 	now := time.Now()
 	received := u.Received
 	if received.IsZero() {
@@ -34,6 +39,15 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		if l := u.Limit; l != nil {
+			ok, retry, err := take(ctx, tx, l.Key, l.Rate, l.At)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return &storage.LimitError{Key: l.Key, Retry: retry}
+			}
 		}
 
 		var avatarID sql.NullString
@@ -68,6 +82,11 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 			u.JID, avatarID, u.Status, u.Nick, formatTime(now))
 		if err != nil {
 			return err
+		}
+		if u.Inbound != nil {
+			if err := logInbound(ctx, tx, *u.Inbound); err != nil {
+				return err
+			}
 		}
 		return insertEntries(ctx, tx, id, avatarID, entries, now)
 	})
@@ -259,14 +278,23 @@ func (s *Store) RecentUpdates(ctx context.Context, jid string, limit int) ([]sto
 
 // LogInbound records one received message and its outcome.
 func (s *Store) LogInbound(ctx context.Context, in storage.Inbound) error {
-	if in.Received.IsZero() {
-		in.Received = time.Now()
-	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		in.Source, in.Key, in.Sender, in.JID, in.Outcome, in.Reason, formatTime(in.Received))
-	if err != nil {
+	if err := logInbound(ctx, s.write, in); err != nil {
 		return fmt.Errorf("sqlite: log inbound %s/%s: %w", in.Source, in.Key, err)
 	}
 	return nil
+}
+
+// execer is what both the writer pool and a write transaction can run.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func logInbound(ctx context.Context, db execer, in storage.Inbound) error {
+	if in.Received.IsZero() {
+		in.Received = time.Now()
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		in.Source, in.Key, in.Sender, in.JID, in.Outcome, in.Reason, formatTime(in.Received))
+	return err
 }

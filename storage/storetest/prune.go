@@ -236,6 +236,8 @@ func testContextCanceled(t *testing.T, s storage.Store) {
 	canceled("OutboxStats", err)
 	_, _, err = s.Allow(ctx, "k", storage.Rate{Per: time.Second, Burst: 1}, time.Now())
 	canceled("Allow", err)
+	_, _, err = s.Check(ctx, "k", storage.Rate{Per: time.Second, Burst: 1}, time.Now())
+	canceled("Check", err)
 	_, err = s.Audit(ctx, 10)
 	canceled("Audit", err)
 	_, err = s.Prune(ctx, time.Now())

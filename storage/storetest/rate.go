@@ -16,6 +16,7 @@ func Limiter(t *testing.T, open Open) {
 		{"AllowRefill", testAllowRefill},
 		{"AllowKeysAndRates", testAllowKeysAndRates},
 		{"AllowConcurrent", testAllowConcurrent},
+		{"Check", testCheck},
 	})
 }
 
@@ -119,5 +120,34 @@ func testAllowConcurrent(t *testing.T, s storage.Store) {
 	}
 	if n := allowed.Load(); n != burst {
 		t.Fatalf("%d takes allowed by %d concurrent takers, want exactly %d", n, workers, burst)
+	}
+}
+
+// Check answers what Allow would and takes nothing.
+func testCheck(t *testing.T, s storage.Store) {
+	r := storage.Rate{Per: time.Minute, Burst: 2}
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	check := func(at time.Duration, want bool, wantWait time.Duration) {
+		t.Helper()
+		got, wait, err := s.Check(t.Context(), "k", r, t0.Add(at))
+		ok(t, "Check", err)
+		if got != want || wait != wantWait {
+			t.Fatalf("Check at t0+%v = %v, %v; want %v, %v", at, got, wait, want, wantWait)
+		}
+	}
+	// A new bucket is full, and asking does not empty it.
+	for range 5 {
+		check(0, true, 0)
+	}
+	takes(t, s, "k", r, t0, []take{{0, true, 0}})
+	check(0, true, 0)
+	takes(t, s, "k", r, t0, []take{{0, true, 0}})
+	check(0, false, time.Minute)
+	check(30*time.Second, false, 30*time.Second)
+	check(time.Minute, true, 0)
+	// Still one token back at t0+1m: checking took none.
+	takes(t, s, "k", r, t0, []take{{time.Minute, true, 0}, {time.Minute, false, time.Minute}})
+	if _, _, err := s.Check(t.Context(), "k", storage.Rate{Per: time.Second}, t0); err == nil {
+		t.Error("Check with Burst 0 succeeded")
 	}
 }

@@ -36,6 +36,9 @@ func Updates(t *testing.T, open Open) {
 		{"RenditionOddIDs", testRenditionOddIDs},
 		{"ConcurrentCommit", testConcurrentCommit},
 		{"ConcurrentDuplicate", testConcurrentDuplicate},
+		{"CommitWithInbound", testCommitWithInbound},
+		{"CommitTakesToken", testCommitTakesToken},
+		{"ConcurrentCommitLimit", testConcurrentCommitLimit},
 	})
 }
 
@@ -550,5 +553,142 @@ func CommitDuplicateAcross(t *testing.T, stores []storage.Store, workers int) {
 	}
 	if recs, err := stores[0].RecentUpdates(t.Context(), "alice@example.org", 10); err != nil || len(recs) != 1 {
 		t.Fatalf("RecentUpdates = %d, %v; want one update", len(recs), err)
+	}
+}
+
+// textUpdate is an update that queues nothing (no avatar, no entries), so
+// Prune counts it once it is old: one row.
+func textUpdate(key string, received time.Time) storage.Update {
+	u := update(key, "alice@example.org", nil)
+	u.Received = received
+	return u
+}
+
+func inbound(key string, received time.Time) *storage.Inbound {
+	return &storage.Inbound{Source: "mm7", Key: key, Sender: "+12025550143", JID: "alice@example.org", Outcome: "accepted", Received: received}
+}
+
+// An update's inbound record is committed with it, or not at all: a
+// refused commit, a failed one and a duplicate leave no record behind.
+func testCommitWithInbound(t *testing.T, s storage.Store) {
+	old := time.Now().Add(-48 * time.Hour)
+	u := textUpdate("k1", old)
+	u.Inbound = inbound("k1", old)
+	commit(t, s, u)
+	// The log has no reader in Store: Prune shows what is there, the
+	// update and its record.
+	prune(t, s, time.Now(), 2)
+
+	// A commit that fails writes no record either.
+	bad := textUpdate("k2", old)
+	bad.Avatar = MakeAvatar("a", 64)
+	bad.Avatar.ID = "0000"
+	bad.Inbound = inbound("k2", old)
+	if _, err := s.CommitUpdate(t.Context(), bad); err == nil {
+		t.Fatal("CommitUpdate with a bad avatar id succeeded")
+	}
+	prune(t, s, time.Now(), 0)
+
+	// A duplicate commits nothing, its record neither: its caller logs
+	// what became of it.
+	first := textUpdate("k3", old)
+	first.Inbound = inbound("k3", old)
+	commit(t, s, first)
+	again := textUpdate("k3", old)
+	again.Inbound = inbound("k3", old)
+	_, err := s.CommitUpdate(t.Context(), again)
+	mustErr(t, "second CommitUpdate", err, storage.ErrDuplicate)
+	prune(t, s, time.Now(), 2)
+}
+
+// An update's Limit takes its token in the commit: an empty bucket
+// refuses the commit whole, and a duplicate is told so before the bucket
+// is looked at.
+func testCommitTakesToken(t *testing.T, s storage.Store) {
+	old := time.Now().Add(-48 * time.Hour)
+	r := storage.Rate{Per: time.Hour, Burst: 1}
+	t0 := time.Now()
+	limited := func(key string) storage.Update {
+		u := textUpdate(key, old)
+		u.Inbound = inbound(key, old)
+		u.Limit = &storage.Take{Key: "updates:+12025550143", Rate: r, At: t0}
+		return u
+	}
+	first := commit(t, s, limited("k1"))
+	if got, wait, err := s.Check(t.Context(), "updates:+12025550143", r, t0); err != nil || got || wait != time.Hour {
+		t.Fatalf("Check after the commit = %v, %v, %v; want the token taken, an hour to wait", got, wait, err)
+	}
+
+	id, err := s.CommitUpdate(t.Context(), limited("k2"))
+	mustErr(t, "CommitUpdate past the limit", err, storage.ErrLimited)
+	var le *storage.LimitError
+	if !errors.As(err, &le) || le.Retry != time.Hour || le.Key != "updates:+12025550143" {
+		t.Fatalf("CommitUpdate past the limit = %d, %v; want a *LimitError, an hour to wait", id, err)
+	}
+	if recs, err := s.RecentUpdates(t.Context(), "alice@example.org", 10); err != nil || len(recs) != 1 || recs[0].ID != first {
+		t.Fatalf("RecentUpdates after a refused commit = %+v, %v; want the first only", recs, err)
+	}
+
+	// The same delivery again: a duplicate, not a refusal.
+	id, err = s.CommitUpdate(t.Context(), limited("k1"))
+	mustErr(t, "redelivery past the limit", err, storage.ErrDuplicate)
+	if id != first {
+		t.Fatalf("redelivery id %d, want %d", id, first)
+	}
+	// The refused and the duplicate left neither rows nor records; the
+	// bucket (full again only in an hour) stays.
+	prune(t, s, time.Now(), 2)
+
+	// Without a Limit, nothing is taken or refused.
+	commit(t, s, textUpdate("k4", old))
+	bad := limited("k5")
+	bad.Limit.Rate = storage.Rate{}
+	if _, err := s.CommitUpdate(t.Context(), bad); err == nil || errors.Is(err, storage.ErrLimited) {
+		t.Fatalf("CommitUpdate with an invalid rate = %v, want an error", err)
+	}
+}
+
+// Two MMS of one sender at once with one token left: one commits, the
+// other is refused, never both.
+func testConcurrentCommitLimit(t *testing.T, s storage.Store) {
+	const workers, burst = 8, 2
+	r := storage.Rate{Per: time.Hour, Burst: burst}
+	now := time.Now()
+	var (
+		wg                 sync.WaitGroup
+		mu                 sync.Mutex
+		committed, refused int
+		unexpected         []error
+		start              = make(chan struct{})
+	)
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			u := update(fmt.Sprintf("w%d", w), "alice@example.org", MakeAvatar(fmt.Sprint(w), 256))
+			u.Inbound = inbound(u.Key, now)
+			u.Limit = &storage.Take{Key: "updates:+12025550143", Rate: r, At: now}
+			_, err := s.CommitUpdate(t.Context(), u)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				committed++
+			case errors.Is(err, storage.ErrLimited):
+				refused++
+			default:
+				unexpected = append(unexpected, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range unexpected {
+		t.Error(err)
+	}
+	if committed != burst || refused != workers-burst {
+		t.Fatalf("%d committed and %d refused, want %d and %d", committed, refused, burst, workers-burst)
+	}
+	if recs, err := s.RecentUpdates(t.Context(), "alice@example.org", 100); err != nil || len(recs) != burst {
+		t.Fatalf("RecentUpdates = %d, %v; want %d", len(recs), err, burst)
 	}
 }
