@@ -272,15 +272,10 @@ func (c *boxCanvas) add(tile image.Image, x0, y0 int) error {
 	for x := range cols {
 		cols[x] = (x0 + x) / c.k
 	}
-	var hs, vs uint // chroma subsampling as shifts
+	var hs, vs uint
 	if isYCC {
-		switch yc.SubsampleRatio {
-		case image.YCbCrSubsampleRatio444:
-		case image.YCbCrSubsampleRatio422:
-			hs = 1
-		case image.YCbCrSubsampleRatio420:
-			hs, vs = 1, 1
-		default:
+		var ok bool
+		if hs, vs, ok = chromaShifts(yc.SubsampleRatio); !ok {
 			return fmt.Errorf("chroma subsampling %v", yc.SubsampleRatio)
 		}
 	}

@@ -52,25 +52,33 @@ func resample(img image.Image, r image.Rectangle, w, h int) *image.NRGBA {
 	return imaging.Resize(imaging.Crop(img, r), w, h, imaging.Lanczos)
 }
 
+// chromaShifts is a YCbCr subsampling as the shifts from a luma position
+// to its chroma sample's, horizontal and vertical.
+func chromaShifts(r image.YCbCrSubsampleRatio) (hs, vs uint, ok bool) {
+	switch r {
+	case image.YCbCrSubsampleRatio444:
+		return 0, 0, true
+	case image.YCbCrSubsampleRatio422:
+		return 1, 0, true
+	case image.YCbCrSubsampleRatio420:
+		return 1, 1, true
+	case image.YCbCrSubsampleRatio440:
+		return 0, 1, true
+	case image.YCbCrSubsampleRatio411:
+		return 2, 0, true
+	case image.YCbCrSubsampleRatio410:
+		return 2, 1, true
+	}
+	return 0, 0, false
+}
+
 // boxShrinkYCbCr averages k x k blocks of the part crop of src, in YCbCr
 // (the conversion to RGB is linear, so averaging before it is the same as
 // after it, and 3/4 cheaper on 4:2:0). It returns nil for a subsampling it
 // does not know.
 func boxShrinkYCbCr(src *image.YCbCr, crop image.Rectangle, k int) *image.NRGBA {
-	var hs, vs uint // chroma subsampling as shifts
-	switch src.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444:
-	case image.YCbCrSubsampleRatio422:
-		hs = 1
-	case image.YCbCrSubsampleRatio420:
-		hs, vs = 1, 1
-	case image.YCbCrSubsampleRatio440:
-		vs = 1
-	case image.YCbCrSubsampleRatio411:
-		hs = 2
-	case image.YCbCrSubsampleRatio410:
-		hs, vs = 2, 1
-	default:
+	hs, vs, ok := chromaShifts(src.SubsampleRatio)
+	if !ok {
 		return nil
 	}
 	nx, ny := crop.Dx()/k, crop.Dy()/k
