@@ -248,6 +248,15 @@ type Rate struct {
 	Burst int
 }
 
+// Valid says why r can limit nothing, or nil: a token every Per, up to
+// Burst at once, needs both positive.
+func (r Rate) Valid() error {
+	if r.Per <= 0 || r.Burst < 1 {
+		return fmt.Errorf("invalid rate %v per token, burst %d", r.Per, r.Burst)
+	}
+	return nil
+}
+
 // AuditEntry records a change of links.
 type AuditEntry struct {
 	ID     int64

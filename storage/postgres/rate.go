@@ -15,7 +15,7 @@ import (
 // storage.GCRA. The row is locked (FOR UPDATE) from read to write, so
 // takers on any node never spend the same token.
 func (s *Store) Allow(ctx context.Context, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
-	if err := validRate(r); err != nil {
+	if err := r.Valid(); err != nil {
 		return false, 0, fmt.Errorf("postgres: allow %s: %w", key, err)
 	}
 	var (
@@ -35,7 +35,7 @@ func (s *Store) Allow(ctx context.Context, key string, r storage.Rate, now time.
 
 // Check answers what Allow would, from a plain read that locks nothing.
 func (s *Store) Check(ctx context.Context, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
-	if err := validRate(r); err != nil {
+	if err := r.Valid(); err != nil {
 		return false, 0, fmt.Errorf("postgres: check %s: %w", key, err)
 	}
 	var tat int64
@@ -66,11 +66,4 @@ func take(ctx context.Context, tx pgx.Tx, key string, r storage.Rate, now time.T
 	}
 	_, err = tx.Exec(ctx, `UPDATE rate_buckets SET tat = $2 WHERE key = $1`, key, next)
 	return err == nil, 0, err
-}
-
-func validRate(r storage.Rate) error {
-	if r.Per <= 0 || r.Burst < 1 {
-		return fmt.Errorf("invalid rate %v per token, burst %d", r.Per, r.Burst)
-	}
-	return nil
 }

@@ -21,7 +21,7 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 		return 0, fmt.Errorf("postgres: commit update %s/%s: %w", u.Source, u.Key, err)
 	}
 	if u.Limit != nil {
-		if err := validRate(u.Limit.Rate); err != nil {
+		if err := u.Limit.Rate.Valid(); err != nil {
 			return 0, fmt.Errorf("postgres: commit update %s/%s: limit %s: %w", u.Source, u.Key, u.Limit.Key, err)
 		}
 	}

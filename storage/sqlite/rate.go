@@ -14,7 +14,7 @@ import (
 // storage.GCRA. The read and the write share the one writer connection's
 // IMMEDIATE transaction, so concurrent takers never spend the same token.
 func (s *Store) Allow(ctx context.Context, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
-	if err := validRate(r); err != nil {
+	if err := r.Valid(); err != nil {
 		return false, 0, fmt.Errorf("sqlite: allow %s: %w", key, err)
 	}
 	var (
@@ -34,7 +34,7 @@ func (s *Store) Allow(ctx context.Context, key string, r storage.Rate, now time.
 
 // Check answers what Allow would, from a read: no write lock, no fsync.
 func (s *Store) Check(ctx context.Context, key string, r storage.Rate, now time.Time) (bool, time.Duration, error) {
-	if err := validRate(r); err != nil {
+	if err := r.Valid(); err != nil {
 		return false, 0, fmt.Errorf("sqlite: check %s: %w", key, err)
 	}
 	var tat int64
@@ -62,11 +62,4 @@ func take(ctx context.Context, tx *sql.Tx, key string, r storage.Rate, now time.
 	_, err = tx.ExecContext(ctx, `INSERT INTO rate_buckets (key, tat) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`, key, next)
 	return err == nil, 0, err
-}
-
-func validRate(r storage.Rate) error {
-	if r.Per <= 0 || r.Burst < 1 {
-		return fmt.Errorf("invalid rate %v per token, burst %d", r.Per, r.Burst)
-	}
-	return nil
 }
