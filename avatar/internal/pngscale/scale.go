@@ -123,20 +123,7 @@ func (s *scaler) add8(px []uint8, p pass, y int) {
 		}
 		return
 	}
-	for i := 0; i+3 < len(px); i += 4 {
-		c := acc[4*((p.x0+i/4*p.dx)/s.k):]
-		if s.alpha {
-			al := uint64(px[i+3])
-			c[0] += uint64(px[i]) * al
-			c[1] += uint64(px[i+1]) * al
-			c[2] += uint64(px[i+2]) * al
-			c[3] += al
-		} else {
-			c[0] += uint64(px[i])
-			c[1] += uint64(px[i+1])
-			c[2] += uint64(px[i+2])
-		}
-	}
+	addSpaced(acc, px, p, s.k, s.alpha)
 }
 
 func (s *scaler) add16(px []uint16, p pass, y int) {
@@ -153,20 +140,7 @@ func (s *scaler) add16(px []uint16, p pass, y int) {
 		return
 	}
 	acc := s.cells(y)
-	for i := 0; i+3 < len(px); i += 4 {
-		c := acc[4*((p.x0+i/4*p.dx)/s.k):]
-		if s.alpha {
-			al := uint64(px[i+3])
-			c[0] += uint64(px[i]) * al
-			c[1] += uint64(px[i+1]) * al
-			c[2] += uint64(px[i+2]) * al
-			c[3] += al
-		} else {
-			c[0] += uint64(px[i])
-			c[1] += uint64(px[i+1])
-			c[2] += uint64(px[i+2])
-		}
-	}
+	addSpaced(acc, px, p, s.k, s.alpha)
 }
 
 // flush writes output row oy from its sums, rounding each average to the
@@ -293,6 +267,26 @@ func (d *decoder) expand16(px []uint16, cdat []byte) {
 	case ctRGBA:
 		for x := range pw {
 			px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = be(8*x), be(8*x+2), be(8*x+4), be(8*x+6)
+		}
+	}
+}
+
+// addSpaced adds a row's pixels, p.dx apart, to the cells of their
+// blocks, weighted by alpha when the picture has it: an interlaced pass's
+// 8-bit rows, and every 16-bit row.
+func addSpaced[T uint8 | uint16](acc []uint64, px []T, p pass, k int, alpha bool) {
+	for i := 0; i+3 < len(px); i += 4 {
+		c := acc[4*((p.x0+i/4*p.dx)/k):]
+		if alpha {
+			al := uint64(px[i+3])
+			c[0] += uint64(px[i]) * al
+			c[1] += uint64(px[i+1]) * al
+			c[2] += uint64(px[i+2]) * al
+			c[3] += al
+		} else {
+			c[0] += uint64(px[i])
+			c[1] += uint64(px[i+1])
+			c[2] += uint64(px[i+2])
 		}
 	}
 }
