@@ -1,9 +1,13 @@
 package publisher
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"mmsprofile/outbox"
 	"mmsprofile/storage"
@@ -134,6 +138,70 @@ func TestBacklogPassTakesEachAccountsShare(t *testing.T) {
 	}
 	if n, want := vcardSets(w.iqs), per/2*len(accounts); n != want {
 		t.Errorf("%d vCard writes, want %d: one per account and pass", n, want)
+	}
+	if s, _ := st.OutboxStats(t.Context()); s.Pending != 0 || s.Failed != 0 {
+		t.Fatalf("outbox %+v, want every item done", s)
+	}
+}
+
+// countingOutbox counts the writes that mark items done.
+type countingOutbox struct {
+	storage.Store
+	doneWrites int
+}
+
+func (c *countingOutbox) OutboxDone(ctx context.Context, ids ...int64) error {
+	c.doneWrites++
+	return c.Store.OutboxDone(ctx, ids...)
+}
+
+// A backlog after an outage is, per MMS, a status and a message telling
+// the user. An account's share of a pass is then one merged profile write
+// and its messages in order, all marked done in one write, not one each.
+func TestBacklogMarksAnAccountsShareOnce(t *testing.T) {
+	w := &fakeServer{vcard: `<vCard xmlns='vcard-temp'/>`}
+	_, st := setupWith(t, w, nil, Config{})
+	counted := &countingOutbox{Store: st}
+	p := New(counted, w, nil, Config{Concurrency: 4, RetryMin: time.Second, RetryMax: time.Minute, MaxAttempts: 3},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	accounts := []string{"alice@example.org", "bob@example.org"}
+	const per = 10
+	for i := range per {
+		for _, a := range accounts {
+			status := fmt.Sprintf("status %d", i)
+			if _, err := st.CommitUpdate(t.Context(), storage.Update{Source: "mm7", Key: fmt.Sprint(a, i), JID: a, Number: "+1202555" + fmt.Sprint(1000+i),
+				Status: status, Received: time.Now(),
+				Entries: []storage.Entry{outbox.ChangeEntry(a, outbox.Change{Status: &status}), outbox.MessageEntry(a, "updated "+fmt.Sprint(i))}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var results int
+	p.OnResult = func(r Result) {
+		if r.Err != nil || !r.Final {
+			t.Errorf("item %d: %+v", r.Item.ID, r)
+		}
+		results++
+	}
+	if _, err := p.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * per * len(accounts); results != want {
+		t.Fatalf("%d results, want %d", results, want)
+	}
+	if counted.doneWrites != len(accounts) {
+		t.Errorf("%d done writes, want %d: one per account and pass", counted.doneWrites, len(accounts))
+	}
+	for _, a := range accounts {
+		var got []string
+		for _, m := range w.messages {
+			if body, ok := strings.CutPrefix(m, a+": "); ok {
+				got = append(got, body)
+			}
+		}
+		if len(got) != per || got[0] != "updated 0" || got[per-1] != fmt.Sprintf("updated %d", per-1) {
+			t.Errorf("%s's messages %q, want updated 0 … %d in order", a, got, per-1)
+		}
 	}
 	if s, _ := st.OutboxStats(t.Context()); s.Pending != 0 || s.Failed != 0 {
 		t.Fatalf("outbox %+v, want every item done", s)

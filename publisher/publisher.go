@@ -319,10 +319,20 @@ func groupByAccount(items []storage.OutboxItem, concurrency int) [][]storage.Out
 // and records each. It stops, returning false, when an attempt could not
 // be made (no session, no permissions yet, ctx ended) or when halted says
 // another group met that: what is not reached stays due.
+//
+// What was published is marked done in one write, every markEvery items
+// and before the group returns, not one write per attempt: after an
+// outage an account's share of a pass is one merged profile item and a
+// message per MMS, each message an attempt of its own, and marking them
+// one by one (a commit, an fsync each) was most of the drain's time. A
+// crash before the mark publishes them again, as a crash between any
+// publish and its mark always did.
 func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, halted *atomic.Bool) bool {
 	taken := make(map[int64]bool, len(items))
 	ctx = withVCardMemo(ctx)
 	memo := memoFrom(ctx)
+	marks := &doneMarks{p: p}
+	defer marks.flush(ctx)
 	for i, it := range items {
 		if taken[it.ID] {
 			continue
@@ -343,25 +353,64 @@ func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, 
 		if err != nil {
 			memo.forget(it.JID)
 		}
-		recording := trace.StartRegion(tctx, "publisher.record")
 		for _, c := range covered {
 			taken[c.ID] = true
 		}
 		if err == nil {
-			err = p.recordDone(ctx, covered)
-			for _, c := range covered {
-				p.report(Result{Item: c, Err: err, Final: err == nil, Elapsed: p.now().Sub(start)})
+			marks.add(covered, p.now().Sub(start))
+			if len(marks.items) >= markEvery {
+				marks.flush(tctx)
 			}
 		} else {
+			recording := trace.StartRegion(tctx, "publisher.record")
 			for _, c := range covered {
 				final, err := p.record(ctx, c, err)
 				p.report(Result{Item: c, Err: err, Final: final, Elapsed: p.now().Sub(start)})
 			}
+			recording.End()
 		}
-		recording.End()
 		task.End()
 	}
 	return true
+}
+
+// markEvery bounds how many published items wait for their done mark: a
+// pass's share of one account (Config.Batch/16 by default) is one write.
+const markEvery = 64
+
+// markTimeout bounds the done mark written after ctx has ended: what was
+// published then is still marked, so a restart does not publish it again.
+const markTimeout = 5 * time.Second
+
+// doneMarks holds the items a group published until they are marked done.
+type doneMarks struct {
+	p       *Publisher
+	items   []storage.OutboxItem
+	elapsed []time.Duration // each item's attempt, for its Result
+}
+
+func (m *doneMarks) add(items []storage.OutboxItem, elapsed time.Duration) {
+	for _, it := range items {
+		m.items = append(m.items, it)
+		m.elapsed = append(m.elapsed, elapsed)
+	}
+}
+
+// flush marks the items done and reports them. It writes even when ctx
+// has ended (shutdown, or the session lost), within markTimeout.
+func (m *doneMarks) flush(ctx context.Context) {
+	if len(m.items) == 0 {
+		return
+	}
+	region := trace.StartRegion(ctx, "publisher.record")
+	defer region.End()
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	err := m.p.recordDone(mctx, m.items)
+	cancel()
+	for i, it := range m.items {
+		m.p.report(Result{Item: it, Err: err, Final: err == nil, Elapsed: m.elapsed[i]})
+	}
+	m.items, m.elapsed = m.items[:0], m.elapsed[:0]
 }
 
 // report calls OnResult, one call at a time: Drain's groups record from
