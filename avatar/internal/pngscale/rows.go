@@ -1,10 +1,11 @@
 package pngscale
 
 import (
-	"compress/zlib"
 	"errors"
 	"image"
 	"io"
+
+	"mmsprofile/avatar/internal/inflate"
 )
 
 // pass is one Adam7 pass (PNG 1.2, section 8.2): the pixels at
@@ -32,8 +33,7 @@ func (d *decoder) decodeImage() (*image.NRGBA, error) {
 	if len(d.idat) == 0 {
 		return nil, truncated("no image data")
 	}
-	src := &idatReader{chunks: d.idat}
-	zr, err := zlib.NewReader(src)
+	zr, err := inflate.NewReader(d.idat)
 	if err != nil {
 		return nil, inflateError("image data", err)
 	}
@@ -78,13 +78,13 @@ func (d *decoder) decodeImage() (*image.NRGBA, error) {
 	case !errors.Is(err, io.EOF):
 		return nil, inflateError("image data end", err)
 	}
-	// Bytes after the zlib stream's end are ignored: image/png takes
-	// those its read-ahead buffer swallowed (up to 4 KB), and phones'
-	// encoders are not known to write any.
+	// Bytes after the zlib stream's end (zr.Trailing) are ignored:
+	// image/png takes those its read-ahead buffer swallowed (up to 4 KB),
+	// and phones' encoders are not known to write any.
 	return s.finish(), nil
 }
 
-// inflateError turns what the zlib reader says into our sentinels.
+// inflateError turns what the inflate reader says into our sentinels.
 func inflateError(what string, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return truncated(what + ": not enough pixel data")
