@@ -145,7 +145,7 @@ func (d *Reader) fill() {
 	}
 	start := d.w
 	err := d.decode()
-	d.s1, d.s2 = adler32(d.s1, d.s2, d.buf[start:d.w])
+	d.s1, d.s2 = adlerUpdate(d.s1, d.s2, d.buf[start:d.w])
 	if err == nil && d.state == stateDone {
 		err = d.checkTrailer()
 	}
