@@ -358,7 +358,7 @@ func (p *Publisher) drainGroup(ctx context.Context, items []storage.OutboxItem, 
 		}
 		if err == nil {
 			marks.add(covered, p.now().Sub(start))
-			if len(marks.items) >= markEvery {
+			if marks.len() >= markEvery {
 				marks.flush(tctx)
 			}
 		} else {
@@ -382,35 +382,41 @@ const markEvery = 64
 // published then is still marked, so a restart does not publish it again.
 const markTimeout = 5 * time.Second
 
-// doneMarks holds the items a group published until they are marked done.
+// doneMarks holds what a group published, each item with its attempt's
+// time, until it is marked done and reported.
 type doneMarks struct {
-	p       *Publisher
-	items   []storage.OutboxItem
-	elapsed []time.Duration // each item's attempt, for its Result
+	p    *Publisher
+	done []Result
 }
 
 func (m *doneMarks) add(items []storage.OutboxItem, elapsed time.Duration) {
 	for _, it := range items {
-		m.items = append(m.items, it)
-		m.elapsed = append(m.elapsed, elapsed)
+		m.done = append(m.done, Result{Item: it, Elapsed: elapsed})
 	}
 }
+
+func (m *doneMarks) len() int { return len(m.done) }
 
 // flush marks the items done and reports them. It writes even when ctx
 // has ended (shutdown, or the session lost), within markTimeout.
 func (m *doneMarks) flush(ctx context.Context) {
-	if len(m.items) == 0 {
+	if len(m.done) == 0 {
 		return
 	}
 	region := trace.StartRegion(ctx, "publisher.record")
 	defer region.End()
-	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
-	err := m.p.recordDone(mctx, m.items)
-	cancel()
-	for i, it := range m.items {
-		m.p.report(Result{Item: it, Err: err, Final: err == nil, Elapsed: m.elapsed[i]})
+	items := make([]storage.OutboxItem, len(m.done))
+	for i, r := range m.done {
+		items[i] = r.Item
 	}
-	m.items, m.elapsed = m.items[:0], m.elapsed[:0]
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	err := m.p.recordDone(mctx, items)
+	cancel()
+	for _, r := range m.done {
+		r.Err, r.Final = err, err == nil
+		m.p.report(r)
+	}
+	m.done = m.done[:0]
 }
 
 // report calls OnResult, one call at a time: Drain's groups record from
