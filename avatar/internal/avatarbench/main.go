@@ -43,6 +43,7 @@ import (
 
 	"mmsprofile/avatar"
 	"mmsprofile/avatar/internal/heifgrid"
+	"mmsprofile/avatar/internal/inflate"
 	"mmsprofile/avatar/internal/samplepic"
 )
 
@@ -93,15 +94,21 @@ func contender(impl string) (make128, error) {
 			err = png.Encode(&buf, imaging.Fill(img, 128, 128, imaging.Center, imaging.Lanczos))
 			return buf.Bytes(), err
 		}, nil
-	case "inflate":
-		// Not a contender: the floor under any pure-Go PNG decoder, Go's
-		// zlib inflate of the image data alone.
+	case "inflate", "zlib":
+		// Not contenders: the floors under a pure-Go PNG decoder, the
+		// image data's inflate alone, by the one pngscale uses and by
+		// compress/zlib.
 		return func(data []byte) ([]byte, error) {
 			idat, err := pngImageData(data)
 			if err != nil {
 				return nil, err
 			}
-			r, err := zlib.NewReader(bytes.NewReader(idat))
+			var r io.Reader
+			if impl == "inflate" {
+				r, err = inflate.NewReader([][]byte{idat})
+			} else {
+				r, err = zlib.NewReader(bytes.NewReader(idat))
+			}
 			if err != nil {
 				return nil, err
 			}
