@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/disintegration/imaging"
 )
@@ -76,9 +77,25 @@ func encodeWithin(ctx context.Context, img *image.NRGBA, maxBytes int) ([]byte, 
 	}
 }
 
+// pngBuffers lends PNG encoders their zlib writer and row buffers from
+// one encode to the next. A new compress/flate writer allocates and
+// zeroes its tables, about 800 KB whatever the level: more memory
+// traffic than the 128x128 avatar it writes. It holds reusable memory
+// only, never anything a result depends on.
+var pngBuffers pngBufferPool
+
+type pngBufferPool struct{ pool sync.Pool }
+
+func (p *pngBufferPool) Get() *png.EncoderBuffer {
+	b, _ := p.pool.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (p *pngBufferPool) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
+
 func encodePNG(img image.Image, level png.CompressionLevel) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: level}
+	enc := png.Encoder{CompressionLevel: level, BufferPool: &pngBuffers}
 	if err := enc.Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("avatar: encode png: %w", err)
 	}
