@@ -11,8 +11,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-
-	"github.com/disintegration/imaging"
 )
 
 // minSide is the smallest avatar worth sending; below it, a picture that
@@ -73,7 +71,7 @@ func encodeWithin(ctx context.Context, img *image.NRGBA, maxBytes int) ([]byte, 
 		next = max(minSide, min(next, side*9/10))
 		// Resample from the full-size avatar, not the last try, so that
 		// the blur of several steps does not add up.
-		cur = imaging.Resize(img, next, next, imaging.Lanczos)
+		cur = lanczosResize(img, opaque(img), next, next)
 	}
 }
 

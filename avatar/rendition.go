@@ -10,8 +10,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"slices"
-
-	"github.com/disintegration/imaging"
 )
 
 const (
@@ -115,7 +113,7 @@ func resizeTo(img *image.NRGBA, side int, crop Crop) *image.NRGBA {
 	if b.Dx() == w && b.Dy() == h {
 		return img
 	}
-	return imaging.Resize(img, w, h, imaging.Lanczos)
+	return lanczosResize(img, opaque(img), w, h)
 }
 
 // renditions encodes large at each of sides (ascending, none over large's
