@@ -138,11 +138,13 @@ func (goBackend) scale(ctx context.Context, f format, data []byte, hdr header, s
 // shapeDecoded crops or fits a decoded picture to size and turns it
 // upright.
 func shapeDecoded(f format, data []byte, img image.Image, size int, crop bool) scaled {
+	// Asked once: for a picture with alpha it is a scan of every pixel.
+	opq := f == formatJPEG || opaque(img)
 	var small *image.NRGBA
 	if crop {
-		small = square(img, size)
+		small = square(img, opq, size)
 	} else {
-		small = fit(img, size)
+		small = fit(img, opq, size)
 	}
 	orientation := 1
 	if f == formatJPEG {
@@ -151,7 +153,7 @@ func shapeDecoded(f format, data []byte, img image.Image, size int, crop bool) s
 	// Orientation is a rotation or mirror, which commutes with a centre crop
 	// to a square and with a resize; applying it last turns 128² pixels
 	// instead of a whole photo (~160 ms at 12 MP).
-	return scaled{img: orient(small, orientation), opaque: f == formatJPEG || opaque(img)}
+	return scaled{img: orient(small, orientation), opaque: opq}
 }
 
 // pad centres img on a size x size square of bg.

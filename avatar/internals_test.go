@@ -33,7 +33,7 @@ func TestBoxShrinkMatchesLanczos(t *testing.T) {
 					yc.Cr[yc.COffset(x, y)] = cr
 				}
 			}
-			fast := square(yc, 64)
+			fast := square(yc, true, 64)
 			side := 901
 			x0 := (1203 - side) / 2
 			slow := imaging.Resize(yc.SubImage(image.Rect(x0, 0, x0+side, side)), 64, 64, imaging.Lanczos)
@@ -115,11 +115,11 @@ func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 			}
 			var got, ref *image.NRGBA
 			if tc.crop {
-				got = square(img, tc.size)
+				got = square(img, opaque(img), tc.size)
 				x0 := (w - h) / 2
 				ref = imaging.Resize(full.(*image.YCbCr).SubImage(image.Rect(x0, 0, x0+h, h)), tc.size, tc.size, imaging.Lanczos)
 			} else {
-				got = fit(img, tc.size)
+				got = fit(img, opaque(img), tc.size)
 				ref = imaging.Resize(full, tc.size, tc.size*h/w, imaging.Lanczos)
 			}
 			if got.Bounds() != ref.Bounds() {

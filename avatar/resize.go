@@ -11,17 +11,18 @@ import (
 	"mmsprofile/avatar/internal/lanczos"
 )
 
-// square centre-crops img to a square and resamples it to size x size.
-func square(img image.Image, size int) *image.NRGBA {
+// square centre-crops img to a square and resamples it to size x size;
+// opaque says whether every pixel of img is.
+func square(img image.Image, opaque bool, size int) *image.NRGBA {
 	b := img.Bounds()
 	side := min(b.Dx(), b.Dy())
 	x0 := b.Min.X + (b.Dx()-side)/2
 	y0 := b.Min.Y + (b.Dy()-side)/2
-	return resample(img, image.Rect(x0, y0, x0+side, y0+side), size, size)
+	return resample(img, opaque, image.Rect(x0, y0, x0+side, y0+side), size, size)
 }
 
 // fit resamples the whole of img so that its longer side is size.
-func fit(img image.Image, size int) *image.NRGBA {
+func fit(img image.Image, opaque bool, size int) *image.NRGBA {
 	b := img.Bounds()
 	w, h := size, size
 	if b.Dx() > b.Dy() {
@@ -29,11 +30,11 @@ func fit(img image.Image, size int) *image.NRGBA {
 	} else {
 		w = max(1, (b.Dx()*size+b.Dy()/2)/b.Dy())
 	}
-	return resample(img, b, w, h)
+	return resample(img, opaque, b, w, h)
 }
 
 // resample resizes the part r of img to w x h.
-func resample(img image.Image, r image.Rectangle, w, h int) *image.NRGBA {
+func resample(img image.Image, opaque bool, r image.Rectangle, w, h int) *image.NRGBA {
 	// A camera photo is 20-40 times the avatar's side; a Lanczos kernel that
 	// wide costs more than the JPEG decode. Averaging k x k blocks first
 	// (a box filter, which does not alias) and leaving the last factor of 2
@@ -50,9 +51,9 @@ func resample(img image.Image, r image.Rectangle, w, h int) *image.NRGBA {
 	}); ok {
 		// Both resamplers read a sub-image in place; Crop would copy it
 		// first.
-		return lanczosResize(sub.SubImage(r), opaque(img), w, h)
+		return lanczosResize(sub.SubImage(r), opaque, w, h)
 	}
-	return lanczosResize(imaging.Crop(img, r), opaque(img), w, h)
+	return lanczosResize(imaging.Crop(img, r), opaque, w, h)
 }
 
 // lanczosResize resamples img to w x h with the Lanczos-3 filter: in
