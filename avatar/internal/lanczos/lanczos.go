@@ -184,15 +184,25 @@ func horizontal(out, line []byte, t table) {
 		// The window is cut at the picture's edges (see weights): its
 		// taps past the end have zero weight and are not read.
 		c = c[:min(taps, n-first)]
-		sr, sg, sb := lr[first:first+len(c)], lg[first:first+len(c)], lb[first:first+len(c)]
-		var r, g, b int32
-		for i, k := range c {
-			r += k * int32(sr[i])
-			g += k * int32(sg[i])
-			b += k * int32(sb[i])
-		}
+		r, g, b := dot3(c, lr[first:], lg[first:], lb[first:])
 		or[x], og[x], ob[x] = round(r), round(g), round(b)
 	}
+}
+
+// dot3 weighs the first len(c) samples of r, g and b by c. It is a
+// function of its own so that its sums stay in registers: inside
+// horizontal's loop they were kept on the stack, and every tap loaded
+// and stored all three.
+//
+//go:noinline
+func dot3(c []int32, r, g, b []byte) (sr, sg, sb int32) {
+	r, g, b = r[:len(c)], g[:len(c)], b[:len(c)]
+	for i, k := range c {
+		sr += k * int32(r[i])
+		sg += k * int32(g[i])
+		sb += k * int32(b[i])
+	}
+	return sr, sg, sb
 }
 
 // vertical resamples output row y from the rows of mid, each stride
@@ -204,14 +214,23 @@ func vertical(line []byte, acc []int32, mid []byte, stride int, t table, y int) 
 	c := t.coef[y*taps : (y+1)*taps]
 	c = c[:min(taps, n-first)]
 	clear(acc)
-	for i, k := range c {
-		if k == 0 {
-			continue
+	row := func(i int) []byte {
+		return mid[(first+i)*stride : (first+i+1)*stride][:len(acc)]
+	}
+	// Four rows per sweep: the sweep's cost is loading and storing acc,
+	// not the multiplications.
+	i := 0
+	for ; i+4 <= len(c); i += 4 {
+		k0, k1, k2, k3 := c[i], c[i+1], c[i+2], c[i+3]
+		r0, r1, r2, r3 := row(i), row(i+1), row(i+2), row(i+3)
+		for j := range acc {
+			acc[j] += k0*int32(r0[j]) + k1*int32(r1[j]) + k2*int32(r2[j]) + k3*int32(r3[j])
 		}
-		row := mid[(first+i)*stride : (first+i+1)*stride]
-		row = row[:len(acc)]
-		for j, s := range row {
-			acc[j] += k * int32(s)
+	}
+	for ; i < len(c); i++ {
+		k, r := c[i], row(i)
+		for j := range acc {
+			acc[j] += k * int32(r[j])
 		}
 	}
 	for j, a := range acc {
