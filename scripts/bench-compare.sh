@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench-compare BASE=<commit>: the regression benchmarks of the speed
-# work (MM7 POST to a contact's PEP event, accepted MMS/s, the backlog
-# drain, the avatar step) at BASE and at the working tree, COUNT samples
-# each, interleaved so both share the machine's load, then benchstat.
+# work (MM7 POST to a contact's PEP event, accepted MMS/s on SQLite and
+# PostgreSQL, the backlog drain, the avatar step) at BASE and at the
+# working tree, COUNT samples each, interleaved so both share the
+# machine's load, then benchstat.
 #
 #   BASE=688474e COUNT=6 scripts/bench-compare.sh
 set -euo pipefail
@@ -29,7 +30,7 @@ run() { # run DIR FILE
 	(
 		cd "$dir"
 		go test -run '^$' -bench 'MM7ToPEPEvent' -benchtime 60x -count 1 -tags "$tags" "$app"
-		go test -run '^$' -bench 'Accept/sqlite/photo' -benchtime 3s -count 1 -tags "$tags" "$app"
+		go test -run '^$' -bench 'Accept/.*/photo' -benchtime 3s -count 1 -tags "$tags" "$app"
 		go test -run '^$' -bench 'BacklogDrain' -benchtime 1x -count 1 -tags "$tags" "$app"
 		go test -run '^$' -bench 'Make/1280x960' -benchmem -count 1 -tags "$tags" ./avatar/
 	) 2>&1 | grep -E '^(Benchmark|goos|goarch|pkg|cpu)' >>"$file"
