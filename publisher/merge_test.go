@@ -145,11 +145,17 @@ func TestBacklogPassTakesEachAccountsShare(t *testing.T) {
 	}
 }
 
-// countingOutbox counts the writes that mark items done; Drain's groups
-// write from several goroutines.
+// countingOutbox counts the writes that mark items done and the reads of
+// due items; Drain's groups write from several goroutines.
 type countingOutbox struct {
 	storage.Store
 	doneWrites atomic.Int64
+	dueReads   atomic.Int64
+}
+
+func (c *countingOutbox) DueOutbox(ctx context.Context, now time.Time, lim storage.DueLimits) ([]storage.OutboxItem, error) {
+	c.dueReads.Add(1)
+	return c.Store.DueOutbox(ctx, now, lim)
 }
 
 func (c *countingOutbox) OutboxDone(ctx context.Context, ids ...int64) error {

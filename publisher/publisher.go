@@ -205,18 +205,27 @@ func (p *Publisher) Run(ctx context.Context) error {
 func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 	t := time.NewTicker(p.cfg.Poll)
 	defer t.Stop()
+	woken := false
 	for {
 		select {
 		case <-stop:
 			return nil
 		default:
 		}
-		more, err := p.Drain(ctx)
-		if err != nil && ctx.Err() == nil {
-			p.log.Error("outbox drain failed", "err", err)
-		}
-		if more {
-			continue
+		// A wake is an MMS just committed. Without a session its items
+		// cannot go out, and reading the outbox again for each one only
+		// loads the database through an outage (a pass reads up to a
+		// batch of items). The poll still drains, for the replies to
+		// phones, which need no session; the session coming up wakes.
+		if !woken || p.w.Connected() {
+			more, err := p.Drain(ctx)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("outbox drain failed", "err", err)
+			}
+			if more {
+				woken = false
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -224,7 +233,9 @@ func (p *Publisher) RunUntil(ctx context.Context, stop <-chan struct{}) error {
 		case <-stop:
 			return nil
 		case <-p.wake:
+			woken = true
 		case <-t.C:
+			woken = false
 		}
 	}
 }
@@ -256,19 +267,29 @@ func (p *Publisher) Drain(ctx context.Context) (more bool, err error) {
 	groups := groupByAccount(items, p.cfg.Concurrency)
 	var (
 		halted atomic.Bool // not connected, no permissions yet, or ctx ended
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, p.cfg.Concurrency)
+		// Replies to phones go over MM7 or mail, not the XMPP session:
+		// its absence does not hold them back.
+		repliesHalted atomic.Bool
+		wg            sync.WaitGroup
+		sem           = make(chan struct{}, p.cfg.Concurrency)
 	)
 	for _, g := range groups {
-		if halted.Load() || ctx.Err() != nil {
+		h := &halted
+		if g[0].JID == "" {
+			h = &repliesHalted
+		}
+		if ctx.Err() != nil {
 			break
+		}
+		if h.Load() {
+			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if !p.drainGroup(ctx, g, &halted) {
-				halted.Store(true)
+			if !p.drainGroup(ctx, g, h) {
+				h.Store(true)
 			}
 		}()
 	}
@@ -296,10 +317,25 @@ func fullShare(items []storage.OutboxItem, perAccount int) bool {
 // groupByAccount splits items into the groups Drain runs at once: one per
 // account, each in the order of items, and one for the items without an
 // account; the groups come in the order of their first item. With a
-// concurrency of one, everything is one group: the batch's own order.
+// concurrency of one, the accounts' items are one group, in the batch's
+// own order, and the replies another.
 func groupByAccount(items []storage.OutboxItem, concurrency int) [][]storage.OutboxItem {
 	if concurrency <= 1 {
-		return [][]storage.OutboxItem{items}
+		var accounts, replies []storage.OutboxItem
+		for _, it := range items {
+			if it.JID == "" {
+				replies = append(replies, it)
+			} else {
+				accounts = append(accounts, it)
+			}
+		}
+		var groups [][]storage.OutboxItem
+		for _, g := range [][]storage.OutboxItem{accounts, replies} {
+			if len(g) > 0 {
+				groups = append(groups, g)
+			}
+		}
+		return groups
 	}
 	index := map[string]int{}
 	var groups [][]storage.OutboxItem

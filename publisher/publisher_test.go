@@ -148,6 +148,9 @@ func (f *fakeServer) PrivilegedIQ(_ context.Context, owner jid.JID, typ string, 
 func (f *fakeServer) SendMessage(_ context.Context, to jid.JID, body string, extra ...[]byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.disconnected {
+		return component.ErrNotConnected // as the component answers
+	}
 	if f.fail != nil {
 		return f.fail
 	}
@@ -700,5 +703,99 @@ func TestStopWaitsForItemsInFlight(t *testing.T) {
 	}
 	if n, _ := st.OutboxStats(t.Context()); n.Pending != 0 {
 		t.Fatalf("%d items left pending", n.Pending)
+	}
+}
+
+// Replies to phones go over MM7 or mail: an XMPP session that is down
+// holds back the accounts' items, not them, whatever comes first in the
+// outbox and however many accounts are served at once.
+func TestRepliesGoOutWithoutASession(t *testing.T) {
+	for _, concurrency := range []int{1, 16} {
+		t.Run(fmt.Sprint("concurrency=", concurrency), func(t *testing.T) {
+			var got []string
+			var mu sync.Mutex
+			reps := map[string]Replier{"mm7": ReplierFunc(func(_ context.Context, r outbox.Reply) error {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, r.Text)
+				return nil
+			})}
+			w := &fakeServer{disconnected: true}
+			p, st := setupWith(t, w, reps, Config{Concurrency: concurrency})
+			if err := st.Enqueue(t.Context(),
+				outbox.MessageEntry("alice@example.org", "hi"),
+				outbox.MessageEntry("bob@example.org", "hi"),
+				outbox.ReplyEntry("", outbox.Reply{Transport: "mm7", To: "+12025550143", Text: "first"}),
+				outbox.MessageEntry("carol@example.org", "hi"),
+				outbox.ReplyEntry("", outbox.Reply{Transport: "mm7", To: "+12025550143", Text: "second"})); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Drain(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != "first,second" {
+				t.Fatalf("replies sent %q", got)
+			}
+			items, _ := st.DueOutbox(t.Context(), time.Now(), storage.Due(10))
+			var due []string
+			for _, it := range items {
+				if it.Attempts != 0 {
+					t.Errorf("item %d of %s counted an attempt", it.ID, it.JID)
+				}
+				due = append(due, it.JID)
+			}
+			if strings.Join(due, ",") != "alice@example.org,bob@example.org,carol@example.org" {
+				t.Fatalf("due %v", due)
+			}
+		})
+	}
+}
+
+// Each committed MMS wakes the publisher; without a session, those wakes
+// do not read the outbox again (the poll does), and a wake once the
+// session is up publishes what waited.
+func TestWakesWithoutASessionLeaveTheOutboxAlone(t *testing.T) {
+	w := &fakeServer{disconnected: true}
+	p, st := setupWith(t, w, nil, Config{Poll: time.Hour})
+	out := &countingOutbox{Store: st}
+	p.out = out
+	if err := st.Enqueue(t.Context(), outbox.MessageEntry("alice@example.org", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.RunUntil(t.Context(), stop) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 10 s for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor("the first pass", func() bool { return out.dueReads.Load() == 1 })
+	for range 5 {
+		p.Wake()
+		waitFor("the wake to be taken", func() bool { return len(p.wake) == 0 })
+	}
+	// A read the wakes caused would have started by now.
+	time.Sleep(50 * time.Millisecond)
+	if n := out.dueReads.Load(); n != 1 {
+		t.Fatalf("%d outbox reads without a session, want the first pass's 1", n)
+	}
+	w.mu.Lock()
+	w.disconnected = false
+	w.mu.Unlock()
+	p.Wake()
+	waitFor("the message", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.messages) == 1
+	})
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -135,7 +135,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		PublicURL: cfg.HTTP.PublicURL,
 	}, log.With("part", "publisher"))
 	m := metrics.New(metrics.Options{Version: version, Outbox: store.OutboxStats})
-	comp.OnState = m.ComponentUp
+	comp.OnState = func(up bool) {
+		m.ComponentUp(up)
+		// Without a session the publisher leaves new MMS to the poll;
+		// once one is up, what waited goes out at once.
+		if up {
+			pub.Wake()
+		}
+	}
 	comp.OnIQFailure = m.PrivilegedIQFailed
 	comp.OnHandshakeFailure = m.ComponentHandshakeFailed
 	pub.OnResult = func(r publisher.Result) {
