@@ -46,31 +46,22 @@ func decodeRenditions(raw *string) ([]storage.Rendition, error) {
 	return out, nil
 }
 
-// putRenditions makes a's renditions the set it has, storing the ones not
-// yet stored.
-func putRenditions(ctx context.Context, tx pgx.Tx, a *storage.Avatar) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM avatar_renditions WHERE avatar_id = $1`, a.ID); err != nil {
-		return err
-	}
+// queueRenditions makes a's renditions the set it has, storing the ones
+// not yet stored.
+func queueRenditions(b *pgx.Batch, a *storage.Avatar) {
+	b.Queue(`DELETE FROM avatar_renditions WHERE avatar_id = $1`, a.ID)
 	for _, r := range a.Renditions {
 		data := r.Data
 		if data == nil {
 			data = []byte{}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO renditions (id, type, width, height, data)
+		b.Queue(`INSERT INTO renditions (id, type, width, height, data)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
 			r.ID, r.Type, r.Width, r.Height, data)
-		if err != nil {
-			return err
-		}
 		// Another commit of the same picture may have added it meanwhile.
-		_, err = tx.Exec(ctx, `INSERT INTO avatar_renditions (avatar_id, rendition_id) VALUES ($1, $2)
+		b.Queue(`INSERT INTO avatar_renditions (avatar_id, rendition_id) VALUES ($1, $2)
 			ON CONFLICT DO NOTHING`, a.ID, r.ID)
-		if err != nil {
-			return err
-		}
 	}
-	return nil
 }
 
 // Rendition returns the rendition id with its data, or storage.ErrNotFound.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mmsprofile/storage"
 )
@@ -37,53 +36,64 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 
 	var id int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// Two round trips, not one per statement: what decides whether
+		// the delivery goes on, then everything it writes.
+		//
 		// The UNIQUE (source, key) index decides between concurrent
 		// deliveries, on this node or another: the second waits for the
 		// first to commit and then inserts nothing. So this comes first,
-		// and a duplicate writes nothing at all.
-		err := tx.QueryRow(ctx, `INSERT INTO updates
+		// and a duplicate's transaction is rolled back with nothing
+		// written. Then the account locks, then the bucket, so that
+		// commits lock in one order: the delivery's key, its accounts,
+		// its bucket.
+		first := &pgx.Batch{}
+		first.Queue(`INSERT INTO updates
 			(source, key, jid, number, avatar_id, status, nick, received, committed)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (source, key) DO NOTHING RETURNING id`,
-			u.Source, u.Key, u.JID, u.Number, avatarID, u.Status, u.Nick, received, now).Scan(&id)
+			u.Source, u.Key, u.JID, u.Number, avatarID, u.Status, u.Nick, received, now)
+		locks := queueAccountLocks(first, u.JID, entries)
+		if u.Limit != nil {
+			queueBucketRead(first, u.Limit.Key)
+		}
+		br := tx.SendBatch(ctx, first)
+		err := br.QueryRow().Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return storage.ErrDuplicate
+			err = storage.ErrDuplicate
+		}
+		if err == nil && locks {
+			_, err = br.Exec()
+		}
+		var tat int64
+		if err == nil && u.Limit != nil {
+			tat, err = readBucket(br)
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
 		}
 		if err != nil {
 			return err
 		}
-		if err := lockAccounts(ctx, tx, u.JID, entries); err != nil {
-			return err
-		}
-		// After the account locks, so that commits lock in one order:
-		// the delivery's key, its accounts, its bucket.
+
+		rest := &pgx.Batch{}
 		if l := u.Limit; l != nil {
-			ok, retry, err := take(ctx, tx, l.Key, l.Rate, l.At)
-			if err != nil {
-				return err
-			}
+			ok, next, retry := storage.GCRA(tat, l.At, l.Rate)
 			if !ok {
 				return &storage.LimitError{Key: l.Key, Retry: retry}
 			}
+			rest.Queue(bucketWrite, l.Key, next)
 		}
 		if u.Inbound != nil {
-			if err := logInbound(ctx, tx, *u.Inbound); err != nil {
-				return err
-			}
+			queueInbound(rest, *u.Inbound)
 		}
 		if a := u.Avatar; a != nil {
-			_, err := tx.Exec(ctx, `INSERT INTO avatars (id, type, width, height, data)
+			rest.Queue(`INSERT INTO avatars (id, type, width, height, data)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
 				a.ID, a.Type, a.Width, a.Height, a.Data)
-			if err != nil {
-				return err
-			}
-			if err := putRenditions(ctx, tx, a); err != nil {
-				return err
-			}
+			queueRenditions(rest, a)
 		}
 		// A field the MMS did not carry keeps its previous value.
-		_, err = tx.Exec(ctx, `INSERT INTO profiles (jid, avatar_id, status, nick, updated)
+		rest.Queue(`INSERT INTO profiles (jid, avatar_id, status, nick, updated)
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (jid) DO UPDATE SET
 				avatar_id = coalesce(excluded.avatar_id, profiles.avatar_id),
@@ -91,10 +101,8 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 				nick = CASE WHEN excluded.nick = '' THEN profiles.nick ELSE excluded.nick END,
 				updated = excluded.updated`,
 			u.JID, avatarID, u.Status, u.Nick, now)
-		if err != nil {
-			return err
-		}
-		return insertEntries(ctx, tx, id, avatarID, entries, now)
+		queueEntries(rest, id, avatarID, entries, now)
+		return sendAll(ctx, tx, rest)
 	})
 	if errors.Is(err, storage.ErrDuplicate) {
 		// Read after the rollback: the winner has committed by now (we
@@ -120,6 +128,16 @@ func (s *Store) CommitUpdate(ctx context.Context, u storage.Update) (int64, erro
 // other: the later one sees the earlier one's pending items to replace,
 // and gets the higher outbox ids, so DueOutbox order is commit order.
 func lockAccounts(ctx context.Context, tx pgx.Tx, jid string, entries []storage.Entry) error {
+	b := &pgx.Batch{}
+	if !queueAccountLocks(b, jid, entries) {
+		return nil
+	}
+	return sendAll(ctx, tx, b)
+}
+
+// queueAccountLocks queues lockAccounts' statement, and reports whether
+// there was anything to lock.
+func queueAccountLocks(b *pgx.Batch, jid string, entries []storage.Entry) bool {
 	var jids []string
 	if jid != "" {
 		jids = append(jids, jid)
@@ -132,12 +150,12 @@ func lockAccounts(ctx context.Context, tx pgx.Tx, jid string, entries []storage.
 	slices.Sort(jids)
 	jids = slices.Compact(jids)
 	if len(jids) == 0 {
-		return nil
+		return false
 	}
 	// Hash collisions only make two accounts wait for each other.
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(j))
+	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext(j))
 		FROM unnest($2::text[]) WITH ORDINALITY AS t(j, n) ORDER BY n`, accountLock, jids)
-	return err
+	return true
 }
 
 // Enqueue commits entries that belong to no update. A KindAvatar entry
@@ -180,39 +198,64 @@ func (s *Store) Enqueue(ctx context.Context, entries ...storage.Entry) error {
 // pending as replaced by itself, so they are never published and their
 // updates take its fate.
 func insertEntries(ctx context.Context, tx pgx.Tx, updateID int64, avatarID *string, entries []storage.Entry, now time.Time) error {
+	b := &pgx.Batch{}
+	queueEntries(b, updateID, avatarID, entries, now)
+	return sendAll(ctx, tx, b)
+}
+
+// queueEntries queues insertEntries' statements. A coalescing entry is
+// one statement: the items it replaces are those pending before it (the
+// UPDATE does not see the row its own INSERT adds), so an entry coalesces
+// with the earlier entries of the same batch, which are statements of
+// their own.
+func queueEntries(b *pgx.Batch, updateID int64, avatarID *string, entries []storage.Entry, now time.Time) {
 	var upd *int64
 	if updateID != 0 {
 		upd = &updateID
 	}
+	const insert = `INSERT INTO outbox
+		(update_id, jid, kind, payload, avatar_id, next_attempt, created)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)`
 	for _, e := range entries {
 		var av *string
 		if e.Kind == storage.KindAvatar {
 			av = avatarID
 		}
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO outbox
-			(update_id, jid, kind, payload, avatar_id, next_attempt, created)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-			upd, e.JID, e.Kind, e.Payload, av, now).Scan(&id)
-		if err != nil {
-			return err
-		}
 		if !e.Coalesce {
+			b.Queue(insert, upd, e.JID, e.Kind, e.Payload, av, now)
 			continue
 		}
-		_, err = tx.Exec(ctx, `UPDATE outbox SET state = 'replaced', replaced_by = $1, finished = $2
-			WHERE jid = $3 AND kind = $4 AND state = 'pending' AND id <> $1`,
-			id, now, e.JID, e.Kind)
-		if err != nil {
-			return err
+		b.Queue(`WITH item AS (`+insert+` RETURNING id)
+			UPDATE outbox SET state = 'replaced', replaced_by = item.id, finished = $6
+			FROM item
+			WHERE outbox.jid = $2 AND outbox.kind = $3 AND outbox.state = 'pending' AND outbox.id <> item.id`,
+			upd, e.JID, e.Kind, e.Payload, av, now)
+	}
+	if len(entries) > 0 {
+		// Delivered at commit, and only then; several in one
+		// transaction are folded into one.
+		b.Queue(`SELECT pg_notify($1, '')`, notifyChannel)
+	}
+}
+
+// batcher is what both the pool and a transaction can send a batch to.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// sendAll runs b's statements in one round trip and returns the first
+// error; the server skips the rest after it.
+func sendAll(ctx context.Context, db batcher, b *pgx.Batch) error {
+	br := db.SendBatch(ctx, b)
+	var err error
+	for range b.Len() {
+		if _, err = br.Exec(); err != nil {
+			break
 		}
 	}
-	if len(entries) == 0 {
-		return nil
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	// Delivered at commit, and only then; several in one transaction
-	// are folded into one.
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
 	return err
 }
 
@@ -321,17 +364,17 @@ func (s *Store) LogInbound(ctx context.Context, in storage.Inbound) error {
 	return nil
 }
 
-// execer is what both the pool and a transaction can run.
-type execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+func logInbound(ctx context.Context, db batcher, in storage.Inbound) error {
+	b := &pgx.Batch{}
+	queueInbound(b, in)
+	return sendAll(ctx, db, b)
 }
 
-func logInbound(ctx context.Context, db execer, in storage.Inbound) error {
+func queueInbound(b *pgx.Batch, in storage.Inbound) {
 	if in.Received.IsZero() {
 		in.Received = time.Now()
 	}
-	_, err := db.Exec(ctx, `INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
+	b.Queue(`INSERT INTO inbound (source, key, sender, jid, outcome, reason, received)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		in.Source, in.Key, in.Sender, in.JID, in.Outcome, in.Reason, in.Received)
-	return err
 }
